@@ -1,0 +1,17 @@
+// What the activities need from the worker: injected, so tests can swap parts.
+import type { Client } from '@temporalio/client';
+
+export interface ActivityDeps {
+  /** The worker's client, used to signal and watch consumer workflows. */
+  client: Client;
+  /** The dbt executable. */
+  dbtBin: string;
+  /** Environment for dbt (profile connection variables live here). */
+  dbtEnv: NodeJS.ProcessEnv;
+  /** Concurrent signals to consumers per build. */
+  signalConcurrency: number;
+  /** Time dbt gets after SIGINT before SIGTERM. */
+  stopGraceMs: number;
+  /** How often long activities heartbeat. */
+  heartbeatIntervalMs: number;
+}

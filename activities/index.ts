@@ -1,0 +1,23 @@
+// The worker's activities, bound to their dependencies. Workflows import the *type* only.
+import type { ActivityDeps } from './deps.js';
+import { notifyConsumers, waitForConsumers } from './consumers.js';
+import { rerunNode } from './rerun-node.js';
+import { resolveBuildGraph } from './resolve-build-graph.js';
+import { runBuild } from './run-build.js';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    resolveBuildGraph: resolveBuildGraph.bind(null, deps),
+    runBuild: runBuild.bind(null, deps),
+    rerunNode: rerunNode.bind(null, deps),
+    notifyConsumers: notifyConsumers.bind(null, deps),
+    waitForConsumers: waitForConsumers.bind(null, deps),
+  };
+}
+
+export type WatcherActivities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps.js';
+export type { ResolveBuildGraphInput } from './resolve-build-graph.js';
+export type { RunBuildInput, RunBuildResult } from './run-build.js';
+export type { RerunNodeInput, RerunNodeResult } from './rerun-node.js';
+export type { NotifyConsumersInput, UpstreamOutcome } from './consumers.js';

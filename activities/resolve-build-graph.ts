@@ -1,0 +1,74 @@
+// Resolve the build's selected graph once, with dbt's own selection (`dbt ls`) and manifest.
+import { ApplicationFailure } from '@temporalio/activity';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { BuildInput } from '../src/contracts/build-input.js';
+import type { BuildPlan } from '../src/contracts/messages.js';
+import { FailureTypes } from '../src/contracts/status.js';
+import { readManifest } from '../src/dbt/artifacts.js';
+import { listArgs } from '../src/dbt/command.js';
+import { describeDbtFailure, prepareInvocationPaths } from '../src/dbt/invocation.js';
+import { planBuild } from '../src/dbt/plan.js';
+import { DbtNotFoundError } from '../src/dbt/process.js';
+import type { ActivityDeps } from './deps.js';
+import { superviseInvocation } from './supervise.js';
+import { startInvocation } from '../src/dbt/invocation.js';
+
+export interface ResolveBuildGraphInput {
+  buildId: string;
+  input: BuildInput;
+}
+
+/** A missing project is the caller's mistake: fail at once, naming the field. */
+export function assertProjectDir(projectDir: string): void {
+  let isDir = false;
+  try {
+    isDir = statSync(projectDir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw ApplicationFailure.nonRetryable(`projectDir: ${projectDir} is not a directory`, FailureTypes.invalidInput);
+  if (!existsSync(path.join(projectDir, 'dbt_project.yml'))) {
+    throw ApplicationFailure.nonRetryable(`projectDir: ${projectDir} has no dbt_project.yml`, FailureTypes.invalidInput);
+  }
+}
+
+/** dbt not installed is an operator's problem, not worth retrying. */
+export function dbtNotFoundFailure(err: unknown): never {
+  if (err instanceof DbtNotFoundError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.dbtInvocation);
+  throw err;
+}
+
+export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: ResolveBuildGraphInput): Promise<BuildPlan> {
+  assertProjectDir(input.projectDir);
+  const paths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
+  const running = (() => {
+    try {
+      return startInvocation({ dbtBin: deps.dbtBin, args: listArgs(input, paths), cwd: input.projectDir, env: deps.dbtEnv });
+    } catch (err) {
+      return dbtNotFoundFailure(err);
+    }
+  })();
+  const { outcome, cancelled } = await superviseInvocation(running, {
+    heartbeatIntervalMs: deps.heartbeatIntervalMs,
+    stopGraceMs: deps.stopGraceMs,
+    details: () => ({ phase: 'dbt ls' }),
+  }).catch(dbtNotFoundFailure);
+  if (cancelled) throw cancelled;
+  if (outcome.exit.code !== 0) {
+    throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);
+  }
+
+  const selected = new Set<string>();
+  for (const line of outcome.plainLines) {
+    try {
+      const row = JSON.parse(line) as { unique_id?: unknown };
+      if (typeof row.unique_id === 'string') selected.add(row.unique_id);
+    } catch {
+      // dbt's warnings in plain text: not part of the list
+    }
+  }
+  const manifest = await readManifest(paths.targetPath);
+  if (!manifest) throw new Error(`dbt ls did not write ${path.join(paths.targetPath, 'manifest.json')}`);
+  return planBuild(manifest, selected);
+}

@@ -1,0 +1,92 @@
+// The `dbtBuild` input: validated once, at the edge (CLI, TS client, and the workflow itself
+// for builds started from the Temporal CLI). A bad input names the field.
+import { z } from 'zod';
+import { BUILD_ID_PATTERN } from './names.js';
+import { CONTROL_CHARS, normalizePosixPath, parseInput } from './validation.js';
+
+const MAX_PATH = 4096;
+
+const absolutePath = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_PATH, `must be at most ${MAX_PATH} characters`)
+  .refine((p) => !CONTROL_CHARS.test(p), 'must not contain control characters')
+  .refine((p) => p.startsWith('/'), 'must be an absolute path (the worker resolves no relative paths)')
+  .refine((p) => normalizePosixPath(p) !== null, 'must not climb above the filesystem root');
+
+/** Relative paths resolve against projectDir and must stay inside it; absolute paths are taken as they are. */
+const projectPath = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_PATH, `must be at most ${MAX_PATH} characters`)
+  .refine((p) => !CONTROL_CHARS.test(p), 'must not contain control characters')
+  .refine((p) => normalizePosixPath(p) !== null, 'a relative path must stay inside projectDir');
+
+/**
+ * dbt selection syntax (methods, graph operators, globs, unions and intersections).
+ * Arguments never pass through a shell, but quotes, `;`, `$`, backticks and the like are never
+ * part of a dbt selector, so they are refused with a clear message instead of reaching dbt.
+ */
+const SELECTOR_CHARS = /^[A-Za-z0-9_.:+@*,/=\- ]+$/;
+const selectorString = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(1000, 'must be at most 1000 characters')
+  .refine((s) => SELECTOR_CHARS.test(s), 'may only contain letters, digits, spaces and _ . : + @ * , / = -');
+const selection = z
+  .union([selectorString, z.array(selectorString).min(1, 'must not be an empty list').max(500, 'must list at most 500 selectors')])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
+const name = (what: string) =>
+  z.string().regex(NAME, `must be a ${what} name: letters, digits, _ and -, at most 64 characters`);
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string().max(10_000), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const vars = z
+  .record(z.string().regex(VAR_NAME, 'var names must be identifiers'), jsonValue)
+  .refine((v) => JSON.stringify(v).length <= 65_536, 'must serialise to at most 64 KiB of JSON');
+
+export const BuildInputSchema = z
+  .object({
+    projectDir: absolutePath,
+    profilesDir: projectPath.optional(),
+    target: name('dbt target').optional(),
+    select: selection.optional(),
+    exclude: selection.optional(),
+    selector: name('selector').optional(),
+    vars: vars.optional(),
+    fullRefresh: z.boolean().default(false),
+    threads: z.number().int('must be an integer').min(1, 'must be at least 1').max(64, 'must be at most 64').optional(),
+    failFast: z.boolean().default(false),
+    nodeRetries: z.number().int('must be an integer').min(0, 'must be at least 0').max(10, 'must be at most 10').default(1),
+    nodeRetryDelaySeconds: z.number().min(0.1, 'must be at least 0.1').max(3600, 'must be at most 3600').default(5),
+    buildId: z.string().regex(BUILD_ID_PATTERN, 'must be 1-100 letters, digits, and . _ - (starting with a letter or digit)').optional(),
+  })
+  .strict();
+
+/** What users send (optional fields may be left out). */
+export type BuildInputRaw = z.input<typeof BuildInputSchema>;
+/** After validation: defaults filled in, selections normalised to lists. */
+export type BuildInput = z.output<typeof BuildInputSchema>;
+
+export function parseBuildInput(raw: unknown): BuildInput {
+  return parseInput(BuildInputSchema, raw, 'dbtBuild');
+}
+
+/** The dbt flags a single-node rerun carries over from its build. */
+export type RerunFlags = Pick<BuildInput, 'projectDir' | 'profilesDir' | 'target' | 'vars' | 'fullRefresh' | 'threads'>;
+
+export function rerunFlagsOf(input: BuildInput): RerunFlags {
+  return {
+    projectDir: input.projectDir,
+    profilesDir: input.profilesDir,
+    target: input.target,
+    vars: input.vars,
+    fullRefresh: input.fullRefresh,
+    threads: input.threads,
+  };
+}

@@ -1,0 +1,130 @@
+// Shared message definitions: what flows between the build activity, the producer and the
+// consumers. Workflow-safe (no Node built-ins).
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { NodeStatus, ResultStatus } from './status.js';
+
+/** dbt resource types that get their own consumer workflow. */
+export const CONSUMER_RESOURCE_TYPES = ['model', 'seed', 'snapshot'] as const;
+export type ConsumerResourceType = (typeof CONSUMER_RESOURCE_TYPES)[number];
+/** dbt resource types that are tests of a consumer's node. */
+export const TEST_RESOURCE_TYPES = ['test', 'unit_test'] as const;
+
+export function isConsumerResourceType(t: string): t is ConsumerResourceType {
+  return (CONSUMER_RESOURCE_TYPES as readonly string[]).includes(t);
+}
+export function isTestResourceType(t: string): boolean {
+  return (TEST_RESOURCE_TYPES as readonly string[]).includes(t);
+}
+
+/** One dbt result (a model, seed, snapshot or test), from a NodeFinished event or run_results.json. */
+export interface DbtNodeResult {
+  uniqueId: string;
+  resourceType: string;
+  status: ResultStatus;
+  /** dbt's own status string, e.g. `success`, `pass`, `skipped`. */
+  dbtStatus: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  executionTimeSeconds?: number;
+  rowsAffected?: number;
+  queryId?: string;
+  failures?: number;
+  thread?: string;
+  relation?: string;
+  materialized?: string;
+  /** Where this result came from. */
+  source: 'event' | 'run_results' | 'missing';
+}
+
+/** What a consumer receives: its node's result and the results of all its tests. */
+export interface NodeReport {
+  uniqueId: string;
+  node: DbtNodeResult;
+  tests: DbtNodeResult[];
+  invocationId?: string;
+  /** Epoch ms of the dbt log line that completed this report (for lag measurement). */
+  completedAtMs?: number;
+  /** For `not_run`: why dbt never ran it, and whether a rerun of the node alone can help. */
+  cause?: string;
+  retryable?: boolean;
+}
+
+/** The node a consumer watches, as resolved from dbt's manifest. */
+export interface PlannedNode {
+  uniqueId: string;
+  resourceType: ConsumerResourceType;
+  name: string;
+  packageName: string;
+  /** Exact dbt selector for this node alone (its fqn), used by single-node reruns. */
+  selector: string;
+  materialized?: string;
+  relation?: string;
+  /** Consumers in this build that must end before this node can be rerun alone. */
+  upstream: string[];
+  /** Tests (and unit tests) in this build that belong to this node. */
+  tests: string[];
+}
+
+/** The selected graph of one build. */
+export interface BuildPlan {
+  projectName: string;
+  dbtVersion: string;
+  nodes: PlannedNode[];
+  testCount: number;
+}
+
+/** Sent by the build activity when dbt starts a consumer's node (NodeStart). */
+export const nodeStartedSignal = defineSignal<[{ startedAt: string }]>('nodeStarted');
+/** Sent by the build activity when a consumer's node and all its tests have results. Idempotent. */
+export const nodeReportSignal = defineSignal<[NodeReport]>('nodeReport');
+
+/** A consumer's state, for `temporal workflow query --name nodeState`. */
+export interface NodeState {
+  uniqueId: string;
+  status: NodeStatus;
+  attempt: number;
+  report?: NodeReport;
+}
+export const nodeStateQuery = defineQuery<NodeState>('nodeState');
+
+/** What a consumer workflow returns when it completes (success or warn). */
+export interface NodeOutcome {
+  uniqueId: string;
+  resourceType: ConsumerResourceType;
+  status: NodeStatus;
+  attempt: number;
+  node: DbtNodeResult;
+  tests: DbtNodeResult[];
+  /** Set when this outcome came from a single-node rerun (attempt > 1). */
+  rerun?: { invocationId?: string; nodesRun: string[] };
+  message?: string;
+}
+
+export interface NodeProgress {
+  uniqueId: string;
+  resourceType: ConsumerResourceType;
+  status: NodeStatus;
+  attempt?: number;
+  failureType?: string;
+  message?: string;
+  rowsAffected?: number;
+  executionTimeSeconds?: number;
+  tests?: { total: number; passed: number; warned: number; failed: number };
+}
+
+export type BuildPhase = 'resolving' | 'starting' | 'building' | 'waiting_for_nodes' | 'succeeded' | 'failed' | 'canceled';
+
+/** The producer's `progress` query result, and its return value (the per-node summary). */
+export interface BuildProgress {
+  buildId: string;
+  phase: BuildPhase;
+  projectName?: string;
+  dbtVersion?: string;
+  invocationId?: string;
+  dbtExitCode?: number;
+  error?: string;
+  nodes: NodeProgress[];
+  counts: Partial<Record<NodeStatus, number>>;
+}
+export const progressQuery = defineQuery<BuildProgress>('progress');

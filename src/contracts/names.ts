@@ -1,0 +1,33 @@
+// Names that are contracts: tests, docs, the Temporal CLI and users rely on them.
+// Imported by workflow code, so this module must stay free of Node built-ins.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const BUILD_WORKFLOW_TYPE = 'dbtBuild';
+export const NODE_WORKFLOW_TYPE = 'dbtNode';
+export const DEFAULT_TASK_QUEUE = 'watcher';
+export const DEFAULT_NAMESPACE = 'default';
+
+/** Workflow ID of a build's producer. */
+export function buildWorkflowId(buildId: string): string {
+  return `watcher/${buildId}`;
+}
+
+/** Workflow ID of the consumer of one dbt node in one build. */
+export function nodeWorkflowId(buildId: string, uniqueId: string): string {
+  return `watcher/${buildId}/${uniqueId}`;
+}
+
+/** A build ID must be safe in workflow IDs, file paths and visibility queries. */
+export const BUILD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export const SearchAttributes = {
+  buildId: defineSearchAttributeKey('WatcherBuildId', SearchAttributeType.KEYWORD),
+  uniqueId: defineSearchAttributeKey('DbtUniqueId', SearchAttributeType.KEYWORD),
+  resourceType: defineSearchAttributeKey('DbtResourceType', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('DbtStatus', SearchAttributeType.KEYWORD),
+} as const;
+
+/** Every search attribute Watcher needs, as `Name=Type` for `temporal server start-dev --search-attribute`. */
+export const SEARCH_ATTRIBUTE_DEFINITIONS: ReadonlyArray<{ name: string; type: 'Keyword' }> = Object.values(
+  SearchAttributes,
+).map((key) => ({ name: key.name, type: 'Keyword' as const }));

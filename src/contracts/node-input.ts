@@ -1,0 +1,53 @@
+// The `dbtNode` consumer's input, validated by the consumer itself (it can be started by hand too).
+import { z } from 'zod';
+import { BuildInputSchema } from './build-input.js';
+import { CONSUMER_RESOURCE_TYPES } from './messages.js';
+import { BUILD_ID_PATTERN } from './names.js';
+import { parseInput } from './validation.js';
+
+// dbt unique_ids: `model.<package>.<name>` (versioned models add `.v<N>`).
+const UNIQUE_ID = /^[a-z_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_.-]+$/;
+const uniqueId = z.string().max(512, 'must be at most 512 characters').regex(UNIQUE_ID, 'must be a dbt unique_id such as model.shop.orders');
+
+export const NodeInputSchema = z
+  .object({
+    buildId: z.string().regex(BUILD_ID_PATTERN, 'must be a build ID'),
+    node: z
+      .object({
+        uniqueId,
+        resourceType: z.enum(CONSUMER_RESOURCE_TYPES),
+        name: z.string().min(1).max(256),
+        packageName: z.string().min(1).max(256),
+        selector: z
+          .string()
+          .min(1)
+          .max(1024)
+          .regex(/^[A-Za-z0-9_.:-]+$/, 'must be an exact dbt selector (an fqn such as shop.marts.orders)'),
+        materialized: z.string().max(64).optional(),
+        relation: z.string().max(1024).optional(),
+        upstream: z.array(uniqueId).max(10_000),
+        tests: z.array(z.string().max(512)).max(10_000),
+      })
+      .strict(),
+    /** The build's dbt flags, carried by a single-node rerun. */
+    rerun: BuildInputSchema.pick({
+      projectDir: true,
+      profilesDir: true,
+      target: true,
+      vars: true,
+      fullRefresh: true,
+      threads: true,
+    }),
+    /** Bound on the wait for the build's report; past it the consumer ends `not_run`. */
+    waitTimeoutSeconds: z.number().positive().max(7 * 24 * 3600),
+    /** How long a retried node waits for its upstream consumers. */
+    upstreamTimeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(24 * 3600),
+  })
+  .strict();
+
+export type NodeInputRaw = z.input<typeof NodeInputSchema>;
+export type NodeInput = z.output<typeof NodeInputSchema>;
+
+export function parseNodeInput(raw: unknown): NodeInput {
+  return parseInput(NodeInputSchema, raw, 'dbtNode');
+}

@@ -1,0 +1,63 @@
+// Shared helpers for validating inputs at the edge with zod. Workflow-safe (no Node built-ins).
+import { z } from 'zod';
+
+/** One line per problem, each naming the field: `select[2]: must not contain ';'`. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const where = issue.path.length ? `${formatPath(issue.path)}.` : '';
+        return issue.keys.map((key) => `${where}${key}: unknown field`).join('; ');
+      }
+      const field = issue.path.length ? formatPath(issue.path) : '(input)';
+      return `${field}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
+    .join('');
+}
+
+/** Thrown for any input that fails validation; the message names every bad field. */
+export class InvalidInputError extends Error {
+  constructor(
+    readonly what: string,
+    readonly problems: string,
+  ) {
+    super(`invalid ${what} input: ${problems}`);
+    this.name = 'InvalidInputError';
+  }
+}
+
+/** Parse or throw InvalidInputError naming the fields. */
+export function parseInput<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new InvalidInputError(what, describeZodError(result.error));
+  return result.data;
+}
+
+/**
+ * Posix path normalisation without Node's `path` (this module is bundled into workflows).
+ * Returns null for a path that climbs above its root.
+ */
+export function normalizePosixPath(p: string): string | null {
+  const absolute = p.startsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) return null;
+      out.pop();
+      continue;
+    }
+    out.push(part);
+  }
+  return (absolute ? '/' : '') + out.join('/');
+}
+
+// Control characters are never part of a legitimate path, selector or name.
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;

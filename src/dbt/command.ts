@@ -1,0 +1,78 @@
+// dbt command lines, as argument arrays (never a shell string).
+import path from 'node:path';
+import type { BuildInput, RerunFlags } from '../contracts/build-input.js';
+
+/** Where one dbt invocation writes its artifacts and logs (never shared between invocations). */
+export interface InvocationPaths {
+  targetPath: string;
+  logPath: string;
+}
+
+/** Resolve profilesDir against projectDir (the schema has already refused paths that escape it). */
+export function resolveProfilesDir(flags: Pick<RerunFlags, 'projectDir' | 'profilesDir'>): string | undefined {
+  if (!flags.profilesDir) return undefined;
+  return path.resolve(flags.projectDir, flags.profilesDir);
+}
+
+/** Flags shared by every command: project, profile, target, vars and private paths. */
+function commonFlags(flags: RerunFlags, paths: InvocationPaths): string[] {
+  const args = ['--project-dir', flags.projectDir];
+  const profilesDir = resolveProfilesDir(flags);
+  if (profilesDir) args.push('--profiles-dir', profilesDir);
+  if (flags.target) args.push('--target', flags.target);
+  if (flags.vars && Object.keys(flags.vars).length > 0) args.push('--vars', JSON.stringify(flags.vars));
+  args.push('--target-path', paths.targetPath, '--log-path', paths.logPath);
+  return args;
+}
+
+/**
+ * JSON logs at debug level: NodeStart and NodeFinished are DEBUG events in every dbt version.
+ * No colours (ANSI codes would end up in messages), and never --quiet (it hides them).
+ */
+const STREAMING_LOG_FLAGS = ['--log-format', 'json', '--log-level', 'debug', '--no-use-colors'];
+
+function selectionFlags(sel: Pick<BuildInput, 'select' | 'exclude' | 'selector'>): string[] {
+  const args: string[] = [];
+  if (sel.select?.length) args.push('--select', ...sel.select);
+  if (sel.exclude?.length) args.push('--exclude', ...sel.exclude);
+  if (sel.selector) args.push('--selector', sel.selector);
+  return args;
+}
+
+/** `dbt ls`: dbt's own selection, resolved once. One JSON object per selected node on stdout. */
+export function listArgs(input: BuildInput, paths: InvocationPaths): string[] {
+  return [
+    'ls',
+    '--quiet',
+    '--no-use-colors',
+    '--output',
+    'json',
+    '--output-keys',
+    'unique_id',
+    '--resource-type',
+    'model',
+    'seed',
+    'snapshot',
+    'test',
+    'unit_test',
+    ...commonFlags(input, paths),
+    ...selectionFlags(input),
+  ];
+}
+
+/** The one `dbt build` of a build. */
+export function buildArgs(input: BuildInput, paths: InvocationPaths): string[] {
+  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(input, paths), ...selectionFlags(input)];
+  if (input.threads) args.push('--threads', String(input.threads));
+  if (input.failFast) args.push('--fail-fast');
+  if (input.fullRefresh) args.push('--full-refresh');
+  return args;
+}
+
+/** A single node's rerun: `dbt build --select <exact selector>` with the build's flags. */
+export function rerunArgs(flags: RerunFlags, selector: string, paths: InvocationPaths): string[] {
+  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths), '--select', selector];
+  if (flags.threads) args.push('--threads', String(flags.threads));
+  if (flags.fullRefresh) args.push('--full-refresh');
+  return args;
+}

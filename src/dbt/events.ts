@@ -1,0 +1,87 @@
+// The one parser of dbt's JSON log lines (`--log-format json`): one object per line,
+// `{"data": {...}, "info": {...}}`. Lines that are not JSON events (stray prints) are skipped.
+
+export interface DbtNodeInfo {
+  unique_id: string;
+  resource_type?: string;
+  node_name?: string;
+  materialized?: string;
+  node_status?: string;
+  node_started_at?: string;
+  node_finished_at?: string;
+  node_relation?: { database?: string; schema?: string; alias?: string; relation_name?: string };
+}
+
+export interface DbtRunResultData {
+  status: string;
+  message?: string;
+  thread?: string;
+  execution_time?: number;
+  num_failures?: number;
+  adapter_response?: Record<string, unknown>;
+  timing_info?: Array<{ name: string; started_at?: string; completed_at?: string }>;
+}
+
+export interface DbtEvent {
+  /** Event name, e.g. `NodeFinished`. */
+  name: string;
+  code: string;
+  level: string;
+  msg: string;
+  invocationId: string;
+  /** RFC 3339 timestamp of the event. */
+  ts: string;
+  data: Record<string, unknown>;
+}
+
+export function parseDbtLogLine(line: string): DbtEvent | null {
+  if (!line.startsWith('{')) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const { info, data } = parsed as { info?: Record<string, unknown>; data?: Record<string, unknown> };
+  if (!info || typeof info.name !== 'string') return null;
+  return {
+    name: info.name,
+    code: String(info.code ?? ''),
+    level: String(info.level ?? ''),
+    msg: String(info.msg ?? ''),
+    invocationId: String(info.invocation_id ?? ''),
+    ts: String(info.ts ?? ''),
+    data: data ?? {},
+  };
+}
+
+/** The node_info block of a node event, if any. */
+export function nodeInfoOf(event: DbtEvent): DbtNodeInfo | undefined {
+  const info = event.data.node_info as DbtNodeInfo | undefined;
+  return info && typeof info.unique_id === 'string' && info.unique_id ? info : undefined;
+}
+
+export function runResultOf(event: DbtEvent): DbtRunResultData | undefined {
+  const rr = event.data.run_result as DbtRunResultData | undefined;
+  return rr && typeof rr.status === 'string' ? rr : undefined;
+}
+
+/** Events the orchestrator reacts to. */
+export const DbtEventNames = {
+  version: 'MainReportVersion',
+  nodeStart: 'NodeStart',
+  nodeFinished: 'NodeFinished',
+  /** A worker thread crashed: emitted instead of NodeFinished. */
+  threadCrash: 'GenericExceptionOnRun',
+  /** A fatal error (parse error, bad profile, Ctrl-C). */
+  fatal: 'MainEncounteredError',
+  runResultError: 'RunResultError',
+  commandCompleted: 'CommandCompleted',
+} as const;
+
+/** Error-level text of an event, for error reports quoting dbt. */
+export function errorTextOf(event: DbtEvent): string {
+  const exc = event.data.exc;
+  return typeof exc === 'string' && exc ? exc : event.msg;
+}

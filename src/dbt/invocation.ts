@@ -1,0 +1,105 @@
+// One dbt invocation with a streamed event log: private artifact paths, a parsed event per
+// stdout line handed to the caller as it arrives, and what dbt said when it failed.
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { InvocationPaths } from './command.js';
+import { DbtEventNames, errorTextOf, parseDbtLogLine, type DbtEvent } from './events.js';
+import { spawnDbt, type DbtExit, type DbtProcess } from './process.js';
+
+/** Per-build working directory, inside the dbt project's target dir. */
+export function buildWorkDir(projectDir: string, buildId: string): string {
+  return path.join(projectDir, 'target', 'watcher', buildId);
+}
+
+/** Artifact and log paths of one invocation of a build (`resolve`, `build-1`, `rerun-<node>-2`). */
+export async function prepareInvocationPaths(
+  projectDir: string,
+  buildId: string,
+  name: string,
+  reuseParseFrom?: InvocationPaths,
+): Promise<InvocationPaths> {
+  const dir = path.join(buildWorkDir(projectDir, buildId), name);
+  const paths = { targetPath: path.join(dir, 'target'), logPath: path.join(dir, 'logs') };
+  await mkdir(paths.targetPath, { recursive: true });
+  await mkdir(paths.logPath, { recursive: true });
+  // dbt re-parses from scratch in a fresh target dir; its partial-parse file skips that work
+  // (dbt itself checks that the file still matches the project, vars and profile).
+  const sources = [reuseParseFrom?.targetPath, path.join(projectDir, 'target')].filter((p): p is string => !!p);
+  for (const source of sources) {
+    try {
+      await copyFile(path.join(source, 'partial_parse.msgpack'), path.join(paths.targetPath, 'partial_parse.msgpack'));
+      break;
+    } catch {
+      // not there: try the next, or let dbt parse
+    }
+  }
+  return paths;
+}
+
+export interface InvocationOutcome {
+  exit: DbtExit;
+  invocationId?: string;
+  dbtVersion?: string;
+  /** Fatal errors dbt logged (MainEncounteredError), in dbt's words. */
+  fatalErrors: string[];
+  /** Error-level log messages, for a failure report when dbt exits 2. */
+  errorMessages: string[];
+  /** stdout lines that were not JSON events (dbt's plain output, e.g. `ls` results). */
+  plainLines: string[];
+}
+
+export interface RunningInvocation {
+  process: DbtProcess;
+  outcome: Promise<InvocationOutcome>;
+  /** The invocation id from dbt's first log line (undefined until it arrives). */
+  invocationId(): string | undefined;
+}
+
+const MAX_KEPT_LINES = 2000;
+
+export function startInvocation(options: {
+  dbtBin: string;
+  args: readonly string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  onEvent?: (event: DbtEvent) => void;
+}): RunningInvocation {
+  let invocationId: string | undefined;
+  let dbtVersion: string | undefined;
+  const fatalErrors: string[] = [];
+  const errorMessages: string[] = [];
+  const plainLines: string[] = [];
+
+  const child = spawnDbt(options.dbtBin, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    onStdoutLine: (line) => {
+      const event = parseDbtLogLine(line);
+      if (!event) {
+        if (line.trim() && plainLines.length < MAX_KEPT_LINES) plainLines.push(line);
+        return;
+      }
+      if (!invocationId && event.invocationId) invocationId = event.invocationId;
+      if (event.name === DbtEventNames.version) dbtVersion = String(event.data.version ?? '').replace(/^=/, '');
+      if (event.name === DbtEventNames.fatal) fatalErrors.push(errorTextOf(event));
+      else if (event.level === 'error' && errorMessages.length < 50) errorMessages.push(event.msg);
+      options.onEvent?.(event);
+    },
+  });
+
+  const outcome = child.exited.then((exit) => ({ exit, invocationId, dbtVersion, fatalErrors, errorMessages, plainLines }));
+  return { process: child, outcome, invocationId: () => invocationId };
+}
+
+/** dbt's own explanation of a failed invocation, for an error message. */
+export function describeDbtFailure(outcome: InvocationOutcome): string {
+  const said = outcome.fatalErrors.length
+    ? outcome.fatalErrors
+    : outcome.errorMessages.length
+      ? outcome.errorMessages
+      : outcome.plainLines.length
+        ? outcome.plainLines.slice(-20)
+        : outcome.exit.stderrTail.slice(-20);
+  const how = outcome.exit.code !== null ? `exit code ${outcome.exit.code}` : `signal ${outcome.exit.signal}`;
+  return `dbt failed (${how}): ${said.join('\n').trim() || 'no output'}`;
+}

@@ -1,0 +1,93 @@
+// The selected graph of a build, from dbt's manifest and dbt's own selection (`dbt ls`):
+// which nodes get a consumer, which tests belong to which consumer, and which consumers
+// are upstream of which (for single-node reruns).
+import { isConsumerResourceType, isTestResourceType, type BuildPlan, type PlannedNode } from '../contracts/messages.js';
+import { displayRelation, type Manifest, type ManifestNode } from './artifacts.js';
+
+export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>): BuildPlan {
+  const lookup = (id: string): ManifestNode | undefined => manifest.nodes[id] ?? manifest.unit_tests?.[id];
+
+  const consumers = new Map<string, PlannedNode>();
+  for (const id of selectedIds) {
+    const node = manifest.nodes[id];
+    if (!node || !isConsumerResourceType(node.resource_type)) continue;
+    consumers.set(id, {
+      uniqueId: id,
+      resourceType: node.resource_type,
+      name: node.name,
+      packageName: node.package_name,
+      selector: (node.fqn ?? [node.package_name, node.name]).join('.'),
+      materialized: node.config?.materialized,
+      relation: displayRelation(node.relation_name),
+      upstream: [],
+      tests: [],
+    });
+  }
+
+  // Tests belong to every consumer they reference (a relationships test to both models).
+  let testCount = 0;
+  for (const id of selectedIds) {
+    const node = lookup(id);
+    if (!node || !isTestResourceType(node.resource_type)) continue;
+    testCount++;
+    for (const parent of new Set(node.depends_on?.nodes ?? [])) consumers.get(parent)?.tests.push(id);
+  }
+
+  // Upstream consumers: the nearest selected consumers among ancestors, looking through
+  // nodes that are not in this build (dbt keeps those transitive edges in its subgraph too).
+  const memo = new Map<string, Set<string>>();
+  const upstreamOf = (id: string, visiting: Set<string>): Set<string> => {
+    const known = memo.get(id);
+    if (known) return known;
+    const found = new Set<string>();
+    if (visiting.has(id)) return found; // dbt refuses cycles; never loop on a broken manifest
+    visiting.add(id);
+    for (const parent of lookup(id)?.depends_on?.nodes ?? []) {
+      if (consumers.has(parent)) found.add(parent);
+      else if (manifest.nodes[parent]) for (const up of upstreamOf(parent, visiting)) found.add(up);
+    }
+    visiting.delete(id);
+    memo.set(id, found);
+    return found;
+  };
+  for (const planned of consumers.values()) {
+    planned.upstream = [...upstreamOf(planned.uniqueId, new Set())].sort();
+    planned.tests.sort();
+  }
+
+  return {
+    projectName: manifest.metadata.project_name ?? 'unknown',
+    dbtVersion: manifest.metadata.dbt_version ?? 'unknown',
+    nodes: topologicalOrder([...consumers.values()]),
+    testCount,
+  };
+}
+
+/** Kahn's algorithm, ties broken by unique_id, so the order is stable and parents come first. */
+export function topologicalOrder(nodes: PlannedNode[]): PlannedNode[] {
+  const byId = new Map(nodes.map((n) => [n.uniqueId, n]));
+  const remaining = new Map(nodes.map((n) => [n.uniqueId, n.upstream.filter((u) => byId.has(u)).length]));
+  const children = new Map<string, string[]>();
+  for (const n of nodes) for (const up of n.upstream) if (byId.has(up)) children.set(up, [...(children.get(up) ?? []), n.uniqueId]);
+  const ready = nodes.filter((n) => remaining.get(n.uniqueId) === 0).map((n) => n.uniqueId).sort();
+  const ordered: PlannedNode[] = [];
+  while (ready.length > 0) {
+    const id = ready.shift()!;
+    ordered.push(byId.get(id)!);
+    for (const child of children.get(id) ?? []) {
+      const left = remaining.get(child)! - 1;
+      remaining.set(child, left);
+      if (left === 0) {
+        // keep `ready` sorted so the order does not depend on insertion
+        const at = ready.findIndex((r) => r > child);
+        ready.splice(at === -1 ? ready.length : at, 0, child);
+      }
+    }
+  }
+  if (ordered.length < nodes.length) {
+    // a cycle (dbt refuses those): append the rest rather than lose nodes
+    const seen = new Set(ordered.map((n) => n.uniqueId));
+    ordered.push(...nodes.filter((n) => !seen.has(n.uniqueId)).sort((a, b) => a.uniqueId.localeCompare(b.uniqueId)));
+  }
+  return ordered;
+}

@@ -1,0 +1,103 @@
+// Gathers dbt results into one report per consumer: a consumer's report is complete when its
+// node and all of its tests have results (a test with two parents counts for both).
+// Pure logic: no I/O, so the build activity and single-node reruns share it.
+import type { DbtNodeResult, NodeReport } from '../contracts/messages.js';
+import { missingResult } from './translate.js';
+
+interface Pending {
+  node?: DbtNodeResult;
+  tests: Map<string, DbtNodeResult | undefined>;
+  completedAtMs?: number;
+}
+
+export interface TrackedConsumer {
+  uniqueId: string;
+  tests: readonly string[];
+}
+
+export class ReportTracker {
+  private readonly pending = new Map<string, Pending>();
+  private readonly testParents = new Map<string, string[]>();
+  private readonly seen = new Set<string>();
+  private readonly done = new Set<string>();
+
+  constructor(
+    consumers: readonly TrackedConsumer[],
+    private readonly invocationId: () => string | undefined = () => undefined,
+  ) {
+    for (const c of consumers) {
+      this.pending.set(c.uniqueId, { tests: new Map(c.tests.map((t) => [t, undefined])) });
+      for (const t of c.tests) this.testParents.set(t, [...(this.testParents.get(t) ?? []), c.uniqueId]);
+    }
+  }
+
+  isConsumer(uniqueId: string): boolean {
+    return this.pending.has(uniqueId) || this.done.has(uniqueId);
+  }
+
+  /** Consumers whose reports are complete. */
+  completedConsumers(): string[] {
+    return [...this.done];
+  }
+
+  /** Every node (consumer or test) with a result. */
+  finishedNodes(): string[] {
+    return [...this.seen];
+  }
+
+  /** Mark consumers as already reported (a resumed build must not report them twice). */
+  markReported(uniqueIds: Iterable<string>): void {
+    for (const id of uniqueIds) {
+      if (this.pending.delete(id)) this.done.add(id);
+    }
+  }
+
+  /** Record one result; returns the reports it completed. The first result of a node wins. */
+  record(result: DbtNodeResult, atMs: number): NodeReport[] {
+    if (this.seen.has(result.uniqueId)) return [];
+    const owners = this.pending.has(result.uniqueId) ? [result.uniqueId] : (this.testParents.get(result.uniqueId) ?? []);
+    if (owners.length === 0) return [];
+    this.seen.add(result.uniqueId);
+    const completed: NodeReport[] = [];
+    for (const owner of owners) {
+      const p = this.pending.get(owner);
+      if (!p) continue;
+      if (owner === result.uniqueId) p.node = result;
+      else p.tests.set(result.uniqueId, result);
+      if (p.node && [...p.tests.values()].every((t) => t !== undefined)) completed.push(this.complete(owner, p, atMs));
+    }
+    return completed;
+  }
+
+  /** Close every open report, filling what dbt never reported with `status`. */
+  completeAll(status: 'not_run' | 'canceled', cause: string, retryable: boolean, atMs: number): NodeReport[] {
+    const out: NodeReport[] = [];
+    for (const [id, p] of [...this.pending]) {
+      p.node ??= missingResult(id, status, cause);
+      for (const [testId, r] of p.tests) if (!r) p.tests.set(testId, missingResult(testId, status, cause));
+      const report = this.complete(id, p, atMs);
+      if (report.node.source === 'missing' || report.tests.some((t) => t.source === 'missing')) {
+        report.cause = cause;
+        report.retryable = retryable;
+      }
+      out.push(report);
+    }
+    return out;
+  }
+
+  openCount(): number {
+    return this.pending.size;
+  }
+
+  private complete(id: string, p: Pending, atMs: number): NodeReport {
+    this.pending.delete(id);
+    this.done.add(id);
+    return {
+      uniqueId: id,
+      node: p.node!,
+      tests: [...p.tests.values()].filter((t): t is DbtNodeResult => t !== undefined),
+      invocationId: this.invocationId(),
+      completedAtMs: atMs,
+    };
+  }
+}

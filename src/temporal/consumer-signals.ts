@@ -1,0 +1,142 @@
+// Delivers node results from the build activity straight to the consumers, through the
+// worker's Temporal client: bounded concurrency, per-consumer order, at-least-once
+// (consumers keep the first report they get, so a resend is harmless).
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { nodeReportSignal, nodeStartedSignal, type NodeReport } from '../contracts/messages.js';
+import { nodeWorkflowId } from '../contracts/names.js';
+
+export interface SignalStats {
+  delivered: number;
+  /** The consumer did not exist or had closed: nothing to tell it. */
+  notFound: number;
+  /** Gave up after retrying for `giveUpAfterMs`. */
+  failed: number;
+}
+
+interface Slot {
+  start?: { startedAt: string };
+  report?: NodeReport;
+  inFlight: boolean;
+}
+
+export interface ConsumerSignalsOptions {
+  concurrency?: number;
+  /** Keep retrying a signal while Temporal is unreachable, up to this long. */
+  giveUpAfterMs?: number;
+  onDelivered?: (report: NodeReport) => void;
+  onError?: (uniqueId: string, err: unknown) => void;
+}
+
+export class ConsumerSignals {
+  private readonly slots = new Map<string, Slot>();
+  private readonly ready: string[] = [];
+  private readonly queued = new Set<string>();
+  private active = 0;
+  private idleWaiters: Array<() => void> = [];
+  readonly stats: SignalStats = { delivered: 0, notFound: 0, failed: 0 };
+  private readonly concurrency: number;
+  private readonly giveUpAfterMs: number;
+
+  constructor(
+    private readonly client: Client,
+    private readonly buildId: string,
+    private readonly options: ConsumerSignalsOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? 32;
+    this.giveUpAfterMs = options.giveUpAfterMs ?? 15 * 60_000;
+  }
+
+  /** dbt started the node: worth telling only if its report is not already on its way. */
+  started(uniqueId: string, startedAt: string): void {
+    const slot = this.slot(uniqueId);
+    if (slot.report) return;
+    slot.start = { startedAt };
+    this.schedule(uniqueId);
+  }
+
+  report(report: NodeReport): void {
+    const slot = this.slot(report.uniqueId);
+    slot.report = report;
+    slot.start = undefined; // the report supersedes a start that has not gone out yet
+    this.schedule(report.uniqueId);
+  }
+
+  /** Resolves once every queued signal has been delivered or given up on. */
+  drain(): Promise<SignalStats> {
+    if (this.active === 0 && this.ready.length === 0) return Promise.resolve(this.stats);
+    return new Promise((resolve) => this.idleWaiters.push(() => resolve(this.stats)));
+  }
+
+  private slot(uniqueId: string): Slot {
+    let slot = this.slots.get(uniqueId);
+    if (!slot) {
+      slot = { inFlight: false };
+      this.slots.set(uniqueId, slot);
+    }
+    return slot;
+  }
+
+  private schedule(uniqueId: string): void {
+    const slot = this.slots.get(uniqueId)!;
+    if (!slot.inFlight) this.enqueue(uniqueId);
+    this.pump();
+  }
+
+  private enqueue(uniqueId: string): void {
+    if (this.queued.has(uniqueId)) return;
+    this.queued.add(uniqueId);
+    this.ready.push(uniqueId);
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.ready.length > 0) {
+      const uniqueId = this.ready.shift()!;
+      this.queued.delete(uniqueId);
+      const slot = this.slots.get(uniqueId)!;
+      const message = slot.report ? { report: slot.report } : slot.start ? { start: slot.start } : undefined;
+      if (!message) continue;
+      if (message.report) slot.report = undefined;
+      else slot.start = undefined;
+      slot.inFlight = true;
+      this.active++;
+      void this.send(uniqueId, message).finally(() => {
+        slot.inFlight = false;
+        this.active--;
+        if (slot.report || slot.start) this.enqueue(uniqueId);
+        this.pump();
+        if (this.active === 0 && this.ready.length === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+
+  private async send(uniqueId: string, message: { report?: NodeReport; start?: { startedAt: string } }): Promise<void> {
+    const handle = this.client.workflow.getHandle(nodeWorkflowId(this.buildId, uniqueId));
+    const deadline = Date.now() + this.giveUpAfterMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        if (message.report) await handle.signal(nodeReportSignal, message.report);
+        else await handle.signal(nodeStartedSignal, message.start!);
+        if (message.report) {
+          this.stats.delivered++;
+          this.options.onDelivered?.(message.report);
+        }
+        return;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          if (message.report) this.stats.notFound++;
+          return;
+        }
+        if (Date.now() + delay > deadline) {
+          if (message.report) this.stats.failed++;
+          this.options.onError?.(uniqueId, err);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// The Watcher worker: workflows (bundled from workflows/) and activities (bound to their deps)
+// on one task queue. Also the entry point behind `watcher worker`.
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import path from 'node:path';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { connectionOptions, type WatcherConfig } from './config.js';
+import { ensureSearchAttributes } from './temporal/search-attributes.js';
+import { dbtBinary, PROJECT_ROOT } from './toolchain.js';
+
+export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
+
+/** Bundle the workflow code once (webpack); reuse the bundle for every worker in a process. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.error(`watcher: bundler: ${message}`),
+  error: (message: string) => console.error(`watcher: bundler: ${message}`),
+  log: () => undefined,
+};
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  workflowBundle?: WorkflowBundle;
+  /** Overrides for activity dependencies (dbt binary, dbt environment, tuning). */
+  activityDeps?: Partial<Omit<ActivityDeps, 'client'>>;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const client = new Client({ connection: options.connection, namespace: options.namespace });
+  const deps: ActivityDeps = {
+    client,
+    dbtBin: options.activityDeps?.dbtBin ?? dbtBinary(),
+    dbtEnv: options.activityDeps?.dbtEnv ?? process.env,
+    signalConcurrency: options.activityDeps?.signalConcurrency ?? 32,
+    stopGraceMs: options.activityDeps?.stopGraceMs ?? 10_000,
+    heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? 2_000,
+  };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
+    // Heartbeats reach the server within 2 s, so a cancel reaches dbt within ~2 s, not 80% of the timeout.
+    defaultHeartbeatThrottleInterval: '2 seconds',
+    maxHeartbeatThrottleInterval: '5 seconds',
+    // Give in-flight activities a moment on shutdown: dbt gets SIGINT and reports what it finished.
+    shutdownGraceTime: '15 seconds',
+  });
+}
+
+/** `watcher worker`: connect, make sure search attributes exist, run until SIGINT/SIGTERM. */
+export async function runWorker(config: WatcherConfig, options: { workflowBundle?: WorkflowBundle } = {}): Promise<void> {
+  const connection = await NativeConnection.connect(connectionOptions(config));
+  try {
+    await ensureSearchAttributes(connection, config.namespace);
+    const worker = await createWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      workflowBundle: options.workflowBundle,
+      activityDeps: { dbtEnv: { ...process.env, ...config.dbtEnv } },
+    });
+    console.error(`watcher: worker polling task queue '${config.taskQueue}' on ${config.temporalAddress} (namespace ${config.namespace})`);
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}

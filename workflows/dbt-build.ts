@@ -1,0 +1,251 @@
+// Producer workflow `dbtBuild`: resolves the selected graph once, starts one `dbtNode`
+// consumer per model, seed and snapshot, runs ONE build activity (which reports each node to
+// its consumer directly), then waits for every consumer and returns the per-node summary.
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { WatcherActivities } from '../activities/index.js';
+import { parseBuildInput, rerunFlagsOf, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
+import {
+  progressQuery,
+  type BuildPlan,
+  type BuildProgress,
+  type NodeOutcome,
+  type NodeProgress,
+  type PlannedNode,
+} from '../src/contracts/messages.js';
+import { BUILD_ID_PATTERN, nodeWorkflowId, SearchAttributes } from '../src/contracts/names.js';
+import type { NodeInputRaw } from '../src/contracts/node-input.js';
+import { FailureTypes, isPassingNodeStatus, type NodeStatus } from '../src/contracts/status.js';
+import { InvalidInputError } from '../src/contracts/validation.js';
+import { dbtNode } from './dbt-node.js';
+
+/** The longest a build may run; consumers wait this long (plus a margin) at most. */
+const BUILD_TIMEOUT_SECONDS = 24 * 3600;
+/** startChild calls per workflow task: enough to be quick, few enough to stay under gRPC limits. */
+const START_CHUNK = 200;
+
+const NON_RETRYABLE = [FailureTypes.dbtInvocation, FailureTypes.invalidInput];
+const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+const { runBuild } = proxyActivities<WatcherActivities>({
+  startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
+  heartbeatTimeout: '20 seconds',
+  // Wait for dbt to be stopped before the workflow moves on (the SDK's effective default is TRY_CANCEL).
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> {
+  let input: BuildInput;
+  try {
+    input = parseBuildInput(rawInput);
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput);
+    throw err;
+  }
+  const buildId = input.buildId ?? buildIdFromWorkflowId();
+  const progress: BuildProgress = { buildId, phase: 'resolving', nodes: [], counts: {} };
+  const byId = new Map<string, NodeProgress>();
+  setHandler(progressQuery, () => withCounts(progress));
+  upsertSearchAttributes([
+    { key: SearchAttributes.buildId, value: buildId },
+    { key: SearchAttributes.resourceType, value: 'build' },
+    { key: SearchAttributes.status, value: 'running' },
+  ]);
+
+  try {
+    const plan = await resolveBuildGraph({ buildId, input });
+    progress.projectName = plan.projectName;
+    progress.dbtVersion = plan.dbtVersion;
+    if (plan.nodes.length === 0) {
+      throw ApplicationFailure.nonRetryable(
+        `the selection matched no model, seed or snapshot in project ${plan.projectName}`,
+        FailureTypes.nothingSelected,
+      );
+    }
+    for (const n of plan.nodes) {
+      const p: NodeProgress = { uniqueId: n.uniqueId, resourceType: n.resourceType, status: 'pending' };
+      progress.nodes.push(p);
+      byId.set(n.uniqueId, p);
+    }
+
+    progress.phase = 'starting';
+    const consumers = await startConsumers(buildId, input, plan);
+    const ended = consumers.map(({ node, handle }) => handle.result().then(
+      (outcome) => recordOutcome(byId.get(node.uniqueId)!, outcome),
+      (err) => recordFailure(byId.get(node.uniqueId)!, err),
+    ));
+
+    progress.phase = 'building';
+    try {
+      const run = await runBuild({ buildId, input, consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })) });
+      progress.invocationId = run.invocationId;
+      progress.dbtExitCode = run.exitCode ?? undefined;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      progress.error = failureMessage(err);
+      // The build ended without reporting some nodes: no consumer may wait for it any longer.
+      const open = progress.nodes.filter((n) => n.status === 'pending' || n.status === 'running').map((n) => n.uniqueId);
+      await notifyConsumers({ buildId, uniqueIds: open, status: 'not_run', cause: `the dbt build failed: ${progress.error}`, retryable: false });
+    }
+
+    progress.phase = 'waiting_for_nodes';
+    await Promise.all(ended);
+  } catch (err) {
+    progress.phase = isCancellation(err) ? 'canceled' : 'failed';
+    progress.error ??= failureMessage(err);
+    upsertSearchAttributes([{ key: SearchAttributes.status, value: isCancellation(err) ? 'canceled' : 'error' }]);
+    throw err;
+  }
+
+  const summary = withCounts(progress);
+  const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status));
+  const status: NodeStatus = failed.length > 0 || progress.error ? 'error' : summary.counts.warn ? 'warn' : 'success';
+  upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
+  if (progress.error) {
+    progress.phase = 'failed';
+    throw ApplicationFailure.create({ type: FailureTypes.dbtInvocation, message: progress.error, nonRetryable: true, details: [withCounts(progress)] });
+  }
+  if (failed.length > 0) {
+    progress.phase = 'failed';
+    const names = failed.slice(0, 10).map((n) => `${n.uniqueId} (${n.status})`).join(', ');
+    throw ApplicationFailure.create({
+      type: FailureTypes.buildFailed,
+      message: `${failed.length} of ${summary.nodes.length} nodes did not pass: ${names}${failed.length > 10 ? ', ...' : ''}`,
+      nonRetryable: true,
+      details: [withCounts(progress)],
+    });
+  }
+  progress.phase = 'succeeded';
+  return withCounts(progress);
+}
+
+async function startConsumers(
+  buildId: string,
+  input: BuildInput,
+  plan: BuildPlan,
+): Promise<Array<{ node: PlannedNode; handle: ChildWorkflowHandle<typeof dbtNode> }>> {
+  const started: Array<{ node: PlannedNode; handle: ChildWorkflowHandle<typeof dbtNode> }> = [];
+  const rerun = rerunFlagsOf(input);
+  for (let i = 0; i < plan.nodes.length; i += START_CHUNK) {
+    const chunk = plan.nodes.slice(i, i + START_CHUNK);
+    const handles = await Promise.all(
+      chunk.map((node) => {
+        const nodeInput: NodeInputRaw = {
+          buildId,
+          node: {
+            uniqueId: node.uniqueId,
+            resourceType: node.resourceType,
+            name: node.name,
+            packageName: node.packageName,
+            selector: node.selector,
+            materialized: node.materialized,
+            relation: node.relation,
+            upstream: node.upstream,
+            tests: node.tests,
+          },
+          rerun,
+          waitTimeoutSeconds: BUILD_TIMEOUT_SECONDS + 3600,
+        };
+        return startChild(dbtNode, {
+          workflowId: nodeWorkflowId(buildId, node.uniqueId),
+          args: [nodeInput],
+          // A producer that fails, is canceled or terminated takes its consumers down with it.
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          retry: {
+            maximumAttempts: input.nodeRetries + 1,
+            initialInterval: input.nodeRetryDelaySeconds * 1000,
+            backoffCoefficient: 2,
+            nonRetryableErrorTypes: [FailureTypes.invalidInput, FailureTypes.upstreamFailed, FailureTypes.nodeCanceled],
+          },
+          typedSearchAttributes: [
+            { key: SearchAttributes.buildId, value: buildId },
+            { key: SearchAttributes.uniqueId, value: node.uniqueId },
+            { key: SearchAttributes.resourceType, value: node.resourceType },
+            { key: SearchAttributes.status, value: 'pending' },
+          ],
+          staticSummary: `${node.resourceType} ${node.packageName}.${node.name}`,
+          staticDetails: describeNode(buildId, node),
+        });
+      }),
+    );
+    chunk.forEach((node, j) => started.push({ node, handle: handles[j]! }));
+  }
+  return started;
+}
+
+function recordOutcome(p: NodeProgress, outcome: NodeOutcome): void {
+  p.status = outcome.status;
+  p.attempt = outcome.attempt;
+  p.message = outcome.message;
+  p.rowsAffected = outcome.node.rowsAffected;
+  p.executionTimeSeconds = outcome.node.executionTimeSeconds;
+  p.tests = countTests(outcome);
+}
+
+/** A failed consumer carries its outcome in the failure's details (when it got that far). */
+function recordFailure(p: NodeProgress, err: unknown): void {
+  if (isCancellation(err)) {
+    p.status = 'canceled';
+    return;
+  }
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+  const outcome = cause instanceof ApplicationFailure ? (cause.details?.[0] as NodeOutcome | undefined) : undefined;
+  if (outcome?.status) recordOutcome(p, outcome);
+  else p.status = cause instanceof ApplicationFailure && cause.type === FailureTypes.upstreamFailed ? 'skipped' : 'error';
+  p.failureType = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+  p.message ??= cause instanceof Error ? cause.message : String(cause);
+}
+
+function countTests(o: NodeOutcome): NodeProgress['tests'] {
+  if (o.tests.length === 0) return undefined;
+  const has = (s: string) => o.tests.filter((t) => t.status === s).length;
+  return { total: o.tests.length, passed: has('pass') + has('success'), warned: has('warn'), failed: o.tests.length - has('pass') - has('success') - has('warn') };
+}
+
+function withCounts(progress: BuildProgress): BuildProgress {
+  const counts: Partial<Record<NodeStatus, number>> = {};
+  for (const n of progress.nodes) counts[n.status] = (counts[n.status] ?? 0) + 1;
+  return { ...progress, counts };
+}
+
+function failureMessage(err: unknown): string {
+  let e: unknown = err;
+  // ActivityFailure / ChildWorkflowFailure wrap the failure that says what happened.
+  while (e instanceof Error && 'cause' in e && e.cause instanceof Error && !(e instanceof ApplicationFailure)) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Build ID when none was given: from `watcher/<buildId>`, else the workflow ID itself, else the run ID. */
+function buildIdFromWorkflowId(): string {
+  const { workflowId, runId } = workflowInfo();
+  const fromPrefix = workflowId.startsWith('watcher/') ? workflowId.slice('watcher/'.length) : workflowId;
+  return BUILD_ID_PATTERN.test(fromPrefix) ? fromPrefix : runId;
+}
+
+function describeNode(buildId: string, node: PlannedNode): string {
+  return [
+    `**${node.resourceType}** \`${node.uniqueId}\``,
+    `- build: \`watcher/${buildId}\``,
+    node.materialized ? `- materialized: ${node.materialized}` : undefined,
+    node.relation ? `- relation: \`${node.relation}\`` : undefined,
+    `- tests: ${node.tests.length}`,
+    `- upstream: ${node.upstream.length ? node.upstream.map((u) => `\`${u}\``).join(', ') : 'none'}`,
+    `- rerun alone: \`dbt build --select ${node.selector}\``,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}

@@ -1,0 +1,146 @@
+// Consumer workflow `dbtNode`: one per model, seed and snapshot of a build. It waits for its
+// node's report from the build, and ends with its status, so the Temporal UI shows per-node
+// status. On retry (attempt > 1) it re-runs its node alone once its upstream consumers ended.
+import {
+  ApplicationFailure,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { WatcherActivities } from '../activities/index.js';
+import {
+  nodeReportSignal,
+  nodeStartedSignal,
+  nodeStateQuery,
+  type NodeOutcome,
+  type NodeReport,
+} from '../src/contracts/messages.js';
+import { SearchAttributes } from '../src/contracts/names.js';
+import { parseNodeInput, type NodeInput, type NodeInputRaw } from '../src/contracts/node-input.js';
+import { consumerVerdict, FailureTypes, type NodeStatus } from '../src/contracts/status.js';
+import { InvalidInputError } from '../src/contracts/validation.js';
+
+const { rerunNode } = proxyActivities<WatcherActivities>({
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 2, nonRetryableErrorTypes: [FailureTypes.dbtInvocation, FailureTypes.invalidInput] },
+});
+
+export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
+  let input: NodeInput;
+  try {
+    input = parseNodeInput(rawInput);
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput);
+    throw err;
+  }
+  const { node } = input;
+  const { attempt } = workflowInfo();
+  let status: NodeStatus = 'pending';
+  let report: NodeReport | undefined;
+
+  const setStatus = (next: NodeStatus, details: string) => {
+    if (next !== status) upsertSearchAttributes([{ key: SearchAttributes.status, value: next }]);
+    status = next;
+    setCurrentDetails(details);
+  };
+
+  // Handlers first: a report that arrives before we wait is kept, never lost.
+  setHandler(nodeReportSignal, (incoming) => {
+    report ??= incoming;
+  });
+  setHandler(nodeStartedSignal, ({ startedAt }) => {
+    if (!report && status === 'pending') setStatus('running', `dbt started \`${node.uniqueId}\` at ${startedAt}`);
+  });
+  setHandler(nodeStateQuery, () => ({ uniqueId: node.uniqueId, status, attempt, report }));
+
+  let rerun: NodeOutcome['rerun'];
+  try {
+    if (attempt === 1) {
+      setCurrentDetails(`Waiting for dbt build \`watcher/${input.buildId}\` to report \`${node.uniqueId}\``);
+      const arrived = await condition(() => report !== undefined, input.waitTimeoutSeconds * 1000);
+      if (!arrived) {
+        report = {
+          uniqueId: node.uniqueId,
+          node: { uniqueId: node.uniqueId, resourceType: node.resourceType, status: 'not_run', dbtStatus: 'not_run', source: 'missing' },
+          tests: [],
+          cause: `no result from the build within ${input.waitTimeoutSeconds} s`,
+          retryable: true,
+        };
+      }
+    } else {
+      // The failed run's signals are gone with it: re-run the node alone, once upstream is done.
+      if (node.upstream.length > 0) {
+        setStatus('pending', `Attempt ${attempt}: waiting for ${node.upstream.length} upstream node(s) to end`);
+        const { waitForConsumers } = proxyActivities<WatcherActivities>({
+          startToCloseTimeout: input.upstreamTimeoutSeconds * 1000,
+          heartbeatTimeout: '1 minute',
+          retry: { maximumInterval: '1 minute' },
+        });
+        const upstream = await waitForConsumers({ buildId: input.buildId, uniqueIds: node.upstream });
+        const failed = upstream.filter((u) => !u.ok);
+        if (failed.length > 0) {
+          setStatus('skipped', `Upstream failed: ${failed.map((f) => f.uniqueId).join(', ')}`);
+          throw ApplicationFailure.nonRetryable(
+            `not re-run: upstream ${failed.map((f) => `${f.uniqueId} (${f.detail})`).join('; ')} failed`,
+            FailureTypes.upstreamFailed,
+          );
+        }
+      }
+      setStatus('running', `Attempt ${attempt}: re-running \`${node.selector}\` alone`);
+      const result = await rerunNode({
+        buildId: input.buildId,
+        uniqueId: node.uniqueId,
+        selector: node.selector,
+        tests: node.tests,
+        flags: input.rerun,
+        attempt,
+      });
+      report = result.report;
+      rerun = { invocationId: result.invocationId, nodesRun: result.nodesRun };
+    }
+  } catch (err) {
+    if (isCancellation(err)) setStatus('canceled', 'Canceled');
+    throw err;
+  }
+
+  const final = report!;
+  const verdict = consumerVerdict(final.node, final.tests);
+  const outcome: NodeOutcome = {
+    uniqueId: node.uniqueId,
+    resourceType: node.resourceType,
+    status: verdict.status,
+    attempt,
+    node: final.node,
+    tests: final.tests,
+    rerun,
+    message: final.cause ?? final.node.message,
+  };
+  setStatus(verdict.status, describeOutcome(outcome));
+  if (verdict.status === 'canceled') {
+    throw ApplicationFailure.nonRetryable(`${node.uniqueId} was canceled: ${outcome.message ?? ''}`, FailureTypes.nodeCanceled, outcome);
+  }
+  if (verdict.failureType) {
+    throw ApplicationFailure.create({
+      type: verdict.failureType,
+      message: `${node.uniqueId}: ${verdict.status}${outcome.message ? `: ${outcome.message}` : ''}`,
+      nonRetryable: final.retryable === false,
+      details: [outcome],
+    });
+  }
+  return outcome;
+}
+
+function describeOutcome(o: NodeOutcome): string {
+  const lines = [`**${o.status}** (attempt ${o.attempt})`];
+  if (o.node.rowsAffected !== undefined) lines.push(`rows affected: ${o.node.rowsAffected}`);
+  if (o.node.executionTimeSeconds !== undefined) lines.push(`execution time: ${o.node.executionTimeSeconds.toFixed(2)} s`);
+  if (o.tests.length) lines.push(`tests: ${o.tests.map((t) => `${t.uniqueId.split('.').slice(2, 3).join('')} ${t.status}`).join(', ')}`);
+  if (o.message) lines.push(`message: ${o.message}`);
+  return lines.join('\n\n');
+}
