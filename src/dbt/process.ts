@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { tiedToParent } from '../tie-to-parent.js';
 
 export interface DbtExit {
   /** dbt's exit code; null when it died of a signal. */
@@ -34,34 +35,13 @@ export interface SpawnDbtOptions {
   onStdoutLine: (line: string) => void;
 }
 
-// Linux: dbt gets SIGINT when the process that started it dies (even by SIGKILL), so a
-// crashed worker never leaves a dbt writing relations behind a resumed build.
-// prctl(PR_SET_PDEATHSIG) survives exec; the ppid check closes the race with an early death.
-const DEATH_SIGNAL_WRAPPER = [
-  'import ctypes, os, signal, sys',
-  'try:',
-  '    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGINT), 0, 0, 0)',
-  'except Exception:',
-  '    pass',
-  'if os.getppid() != int(sys.argv[1]):',
-  '    sys.exit(130)',
-  'os.execv(sys.argv[2], sys.argv[2:])',
-].join('\n');
-
-function wrapperPython(dbtBin: string): string | undefined {
-  if (process.platform !== 'linux' || !path.isAbsolute(dbtBin)) return undefined;
-  const venvPython = path.join(path.dirname(dbtBin), 'python3');
-  return existsSync(venvPython) ? venvPython : undefined;
-}
-
 const STDERR_TAIL_LINES = 40;
 
 export function spawnDbt(dbtBin: string, args: readonly string[], options: SpawnDbtOptions): DbtProcess {
   if (path.isAbsolute(dbtBin) && !existsSync(dbtBin)) throw new DbtNotFoundError(dbtBin);
-  const python = wrapperPython(dbtBin);
-  const [command, argv] = python
-    ? [python, ['-c', DEATH_SIGNAL_WRAPPER, String(process.pid), dbtBin, ...args]]
-    : [dbtBin, [...args]];
+  // dbt gets SIGINT (it cancels its queries) if the worker dies, so a crashed worker never
+  // leaves a dbt writing relations behind a resumed build.
+  const [command, argv] = tiedToParent(dbtBin, args, { signal: 'SIGINT' });
 
   const child: ChildProcess = spawn(command, argv, {
     cwd: options.cwd,

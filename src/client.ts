@@ -1,0 +1,74 @@
+// Drive Watcher from TypeScript: start a build, follow it, read its per-node summary.
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseBuildInput, type BuildInput, type BuildInputRaw } from './contracts/build-input.js';
+import { progressQuery, type BuildProgress } from './contracts/messages.js';
+import { BUILD_WORKFLOW_TYPE, buildWorkflowId, SearchAttributes } from './contracts/names.js';
+import { connectionOptions, type WatcherConfig } from './config.js';
+
+export interface WatcherClient {
+  client: Client;
+  close(): Promise<void>;
+}
+
+export async function connectClient(config: WatcherConfig): Promise<WatcherClient> {
+  const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: 10_000 });
+  return { client: new Client({ connection, namespace: config.namespace }), close: () => connection.close() };
+}
+
+/** A short, sortable, readable build ID. */
+export function newBuildId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * Validate the input here, at the edge (a bad input never starts anything), then start
+ * `dbtBuild` as `watcher/<buildId>`.
+ */
+export async function startBuild(
+  client: Client,
+  raw: BuildInputRaw,
+  options: { taskQueue: string },
+): Promise<{ buildId: string; input: BuildInput; handle: WorkflowHandle }> {
+  const withId = { ...raw, buildId: raw.buildId ?? newBuildId() };
+  const input = parseBuildInput(withId);
+  const buildId = input.buildId!;
+  const handle = await client.workflow.start(BUILD_WORKFLOW_TYPE, {
+    taskQueue: options.taskQueue,
+    workflowId: buildWorkflowId(buildId),
+    args: [withId],
+    typedSearchAttributes: [
+      { key: SearchAttributes.buildId, value: buildId },
+      { key: SearchAttributes.resourceType, value: 'build' },
+      { key: SearchAttributes.status, value: 'running' },
+    ],
+    staticSummary: `dbt build ${input.projectDir.split('/').pop()}${input.select ? ` --select ${input.select.join(' ')}` : ''}`,
+  });
+  return { buildId, input, handle };
+}
+
+export interface BuildResult {
+  ok: boolean;
+  progress?: BuildProgress;
+  /** Why the build failed, when it failed before a per-node summary existed. */
+  error?: string;
+}
+
+/** Wait for a build to end; its per-node summary comes back on success and on failure alike. */
+export async function waitForBuild(handle: WorkflowHandle): Promise<BuildResult> {
+  try {
+    return { ok: true, progress: (await handle.result()) as BuildProgress };
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      const cause = err.cause;
+      const progress = cause instanceof ApplicationFailure ? (cause.details?.[0] as BuildProgress | undefined) : undefined;
+      return { ok: false, progress: progress?.nodes ? progress : undefined, error: cause?.message ?? err.message };
+    }
+    throw err;
+  }
+}
+
+export async function queryProgress(client: Client, buildId: string): Promise<BuildProgress> {
+  return client.workflow.getHandle(buildWorkflowId(buildId)).query(progressQuery);
+}
