@@ -2,13 +2,11 @@
 // flags. It runs the node and the tests that belong to it, nothing else.
 import { Context } from '@temporalio/activity';
 import type { RerunFlags } from '../src/contracts/build-input.js';
-import type { NodeReport } from '../src/contracts/messages.js';
+import type { DbtNodeResult, NodeReport } from '../src/contracts/messages.js';
 import { readRunResults } from '../src/dbt/artifacts.js';
 import { rerunArgs } from '../src/dbt/command.js';
-import { DbtEventNames } from '../src/dbt/events.js';
 import { describeDbtFailure, prepareInvocationPaths, startInvocation, type RunningInvocation } from '../src/dbt/invocation.js';
-import { ReportTracker } from '../src/dbt/report-tracker.js';
-import { resultFromEvent, resultFromRunResult } from '../src/dbt/translate.js';
+import { EventTranslator, missingResult, resultFromRunResult } from '../src/dbt/translate.js';
 import type { ActivityDeps } from './deps.js';
 import { assertProjectDir, dbtNotFoundFailure } from './resolve-build-graph.js';
 import { superviseInvocation } from './supervise.js';
@@ -17,6 +15,7 @@ export interface RerunNodeInput {
   buildId: string;
   uniqueId: string;
   selector: string;
+  /** The node's tests in the build; the report keeps those this rerun ran. */
   tests: string[];
   flags: RerunFlags;
   /** The consumer's attempt, to keep each rerun's artifacts apart. */
@@ -39,11 +38,8 @@ export async function rerunNode(deps: ActivityDeps, input: RerunNodeInput): Prom
     input.buildId,
     `rerun-${input.uniqueId}-${input.attempt}-${activityAttempt}`,
   );
-  let invocationId: string | undefined;
-  const tracker = new ReportTracker([{ uniqueId: input.uniqueId, tests: input.tests }], () => invocationId);
-  const nodesRun: string[] = [];
-  let report: NodeReport | undefined;
-
+  const results = new Map<string, DbtNodeResult>();
+  const translator = new EventTranslator();
   let running: RunningInvocation;
   try {
     running = startInvocation({
@@ -52,12 +48,8 @@ export async function rerunNode(deps: ActivityDeps, input: RerunNodeInput): Prom
       cwd: input.flags.projectDir,
       env: deps.dbtEnv,
       onEvent: (event) => {
-        invocationId ??= event.invocationId || undefined;
-        if (event.name !== DbtEventNames.nodeFinished && event.name !== DbtEventNames.threadCrash) return;
-        const result = resultFromEvent(event);
-        if (!result) return;
-        nodesRun.push(result.uniqueId);
-        report ??= tracker.record(result, Date.parse(event.ts) || Date.now())[0];
+        const result = translator.translate(event);
+        if (result && !results.has(result.uniqueId)) results.set(result.uniqueId, result);
       },
     });
   } catch (err) {
@@ -66,19 +58,24 @@ export async function rerunNode(deps: ActivityDeps, input: RerunNodeInput): Prom
   const { outcome, cancelled } = await superviseInvocation(running, {
     heartbeatIntervalMs: deps.heartbeatIntervalMs,
     stopGraceMs: deps.stopGraceMs,
-    details: () => ({ invocationId, nodesRun: nodesRun.length }),
+    details: () => ({ invocationId: running.invocationId(), nodesRun: results.size }),
   }).catch(dbtNotFoundFailure);
   if (cancelled) throw cancelled;
 
-  if (!report) {
-    const runResults = await readRunResults(paths.targetPath, outcome.invocationId);
-    for (const entry of runResults?.results ?? []) report ??= tracker.record(resultFromRunResult(entry), Date.now())[0];
-  }
-  if (!report) {
+  const runResults = await readRunResults(paths.targetPath, outcome.invocationId);
+  for (const entry of runResults?.results ?? []) if (!results.has(entry.unique_id)) results.set(entry.unique_id, resultFromRunResult(entry));
+
+  // The rerun's selection decides which tests count: a test shared with a node that is not
+  // upstream of this one is not run here (it reruns with that node).
+  const tests = input.tests.map((id) => results.get(id)).filter((r): r is DbtNodeResult => r !== undefined);
+  const node = results.get(input.uniqueId);
+  const report: NodeReport = { uniqueId: input.uniqueId, node: node!, tests, invocationId: outcome.invocationId, completedAtMs: Date.now() };
+  if (!node) {
     const failed = outcome.exit.code !== 0 && outcome.exit.code !== 1;
-    const cause = failed ? describeDbtFailure(outcome) : `dbt reported no result for ${input.selector}`;
+    report.cause = failed ? describeDbtFailure(outcome) : `dbt reported no result for ${input.selector}`;
+    report.node = missingResult(input.uniqueId, 'not_run', report.cause);
     // A dbt that cannot even start (parse error) will not do better on another attempt.
-    report = tracker.completeAll('not_run', cause, !failed, Date.now())[0]!;
+    report.retryable = !failed;
   }
-  return { report, invocationId: outcome.invocationId, nodesRun, exitCode: outcome.exit.code };
+  return { report, invocationId: outcome.invocationId, nodesRun: [...results.keys()], exitCode: outcome.exit.code };
 }

@@ -9,7 +9,7 @@ import { buildArgs } from '../src/dbt/command.js';
 import { DbtEventNames, nodeInfoOf } from '../src/dbt/events.js';
 import { describeDbtFailure, prepareInvocationPaths, startInvocation, type RunningInvocation } from '../src/dbt/invocation.js';
 import { ReportTracker, type TrackedConsumer } from '../src/dbt/report-tracker.js';
-import { resultFromEvent, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';
+import { EventTranslator, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';
 import { ConsumerSignals } from '../src/temporal/consumer-signals.js';
 import type { ActivityDeps } from './deps.js';
 import { assertProjectDir, dbtNotFoundFailure } from './resolve-build-graph.js';
@@ -54,6 +54,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
   });
   const deliver = (reports: NodeReport[]) => reports.forEach((r) => signals.report(r));
 
+  const translator = new EventTranslator();
   let running: RunningInvocation;
   try {
     running = startInvocation({
@@ -68,8 +69,8 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
           if (info && tracker.isConsumer(info.unique_id)) {
             signals.started(info.unique_id, utcTimestamp(info.node_started_at) ?? event.ts);
           }
-        } else if (event.name === DbtEventNames.nodeFinished || event.name === DbtEventNames.threadCrash) {
-          const result = resultFromEvent(event);
+        } else {
+          const result = translator.translate(event);
           if (result) deliver(tracker.record(result, Date.parse(event.ts) || Date.now()));
         }
       },

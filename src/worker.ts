@@ -1,7 +1,7 @@
 // The Watcher worker: workflows (bundled from workflows/) and activities (bound to their deps)
 // on one task queue. Also the entry point behind `watcher worker`.
 import { Client } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle, type WorkflowBundleOption } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
@@ -28,7 +28,7 @@ export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   /** Overrides for activity dependencies (dbt binary, dbt environment, tuning). */
   activityDeps?: Partial<Omit<ActivityDeps, 'client'>>;
   maxConcurrentActivityTaskExecutions?: number;
@@ -60,7 +60,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
 }
 
 /** `watcher worker`: connect, make sure search attributes exist, run until SIGINT/SIGTERM. */
-export async function runWorker(config: WatcherConfig, options: { workflowBundle?: WorkflowBundle } = {}): Promise<void> {
+export async function runWorker(config: WatcherConfig, options: { workflowBundle?: WorkflowBundleOption } = {}): Promise<void> {
   const connection = await NativeConnection.connect(connectionOptions(config));
   try {
     await ensureSearchAttributes(connection, config.namespace);

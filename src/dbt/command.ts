@@ -69,9 +69,13 @@ export function buildArgs(input: BuildInput, paths: InvocationPaths): string[] {
   return args;
 }
 
-/** A single node's rerun: `dbt build --select <exact selector>` with the build's flags. */
+/**
+ * A single node's rerun: `dbt build --select <exact selector>` with the build's flags.
+ * `buildable` indirect selection: the node's own tests, and tests shared with its ancestors,
+ * but not a test shared with a sibling that may not exist (that one reruns with the sibling).
+ */
 export function rerunArgs(flags: RerunFlags, selector: string, paths: InvocationPaths): string[] {
-  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths), '--select', selector];
+  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths), '--select', selector, '--indirect-selection', 'buildable'];
   if (flags.threads) args.push('--threads', String(flags.threads));
   if (flags.fullRefresh) args.push('--full-refresh');
   return args;

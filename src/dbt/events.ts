@@ -77,6 +77,8 @@ export const DbtEventNames = {
   /** A fatal error (parse error, bad profile, Ctrl-C). */
   fatal: 'MainEncounteredError',
   runResultError: 'RunResultError',
+  /** dbt cancelled a running query (fail-fast, Ctrl-C); `data.conn_name` is the node. */
+  cancelLine: 'LogCancelLine',
   commandCompleted: 'CommandCompleted',
 } as const;
 

@@ -3,7 +3,7 @@
 import type { DbtNodeResult } from '../contracts/messages.js';
 import { normalizeDbtStatus } from '../contracts/status.js';
 import { displayRelation, type RunResultEntry } from './artifacts.js';
-import { nodeInfoOf, runResultOf, type DbtEvent } from './events.js';
+import { DbtEventNames, nodeInfoOf, runResultOf, type DbtEvent } from './events.js';
 
 /** dbt's node timestamps are naive UTC (no `Z`); make them explicit. */
 export function utcTimestamp(ts: string | null | undefined): string | undefined {
@@ -81,4 +81,29 @@ export function missingResult(uniqueId: string, status: 'not_run' | 'canceled', 
     message,
     source: 'missing',
   };
+}
+
+/**
+ * Turns one invocation's event stream into node results, in order. Stateful for one reason:
+ * when dbt cancels a running node's query (fail-fast, Ctrl-C) it logs LogCancelLine, then a
+ * NodeFinished `error` for that node, while run_results.json says it was skipped; such a node
+ * was not run to completion, so it is reported `not_run`, as run_results.json has it.
+ */
+export class EventTranslator {
+  private readonly cancelledQueries = new Set<string>();
+
+  /** The node result an event carries, if it is a terminal node event. */
+  translate(event: DbtEvent): DbtNodeResult | undefined {
+    if (event.name === DbtEventNames.cancelLine) {
+      const conn = event.data.conn_name;
+      if (typeof conn === 'string' && conn) this.cancelledQueries.add(conn);
+      return undefined;
+    }
+    if (event.name !== DbtEventNames.nodeFinished && event.name !== DbtEventNames.threadCrash) return undefined;
+    const result = resultFromEvent(event);
+    if (result && result.status === 'error' && this.cancelledQueries.has(result.uniqueId)) {
+      return { ...result, status: 'not_run', message: `dbt canceled this node's query before it finished (${result.message ?? 'no message'})` };
+    }
+    return result;
+  }
 }
