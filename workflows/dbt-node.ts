@@ -63,7 +63,9 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
   try {
     if (attempt === 1) {
       setCurrentDetails(`Waiting for dbt build \`watcher/${input.buildId}\` to report \`${node.uniqueId}\``);
-      const arrived = await condition(() => report !== undefined, input.waitTimeoutSeconds * 1000);
+      const arrived = await condition(() => report !== undefined, input.waitTimeoutSeconds * 1000, {
+        summary: `bound on the wait for dbt's report on ${node.uniqueId}`,
+      });
       if (!arrived) {
         report = {
           uniqueId: node.uniqueId,
