@@ -122,6 +122,7 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
     tests: final.tests,
     rerun,
     message: final.cause ?? final.node.message,
+    reportCompletedAtMs: final.completedAtMs,
   };
   setStatus(verdict.status, describeOutcome(outcome));
   if (verdict.status === 'canceled') {

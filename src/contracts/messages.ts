@@ -99,6 +99,8 @@ export interface NodeOutcome {
   /** Set when this outcome came from a single-node rerun (attempt > 1). */
   rerun?: { invocationId?: string; nodesRun: string[] };
   message?: string;
+  /** Epoch ms of the dbt log line that completed this node's report (consumer lag = close time − this). */
+  reportCompletedAtMs?: number;
 }
 
 export interface NodeProgress {
