@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { parseBuildInput, rerunFlagsOf, type BuildInputRaw } from '../../src/contracts/build-input.js';
+import { buildArgs, listArgs, rerunArgs, resolveProfilesDir, type InvocationPaths } from '../../src/dbt/command.js';
+
+const PATHS: InvocationPaths = { targetPath: '/tmp/watcher/b1/target', logPath: '/tmp/watcher/b1/logs' };
+const PROJECT = '/srv/dbt/shop';
+
+const input = (raw: Partial<BuildInputRaw> = {}) => parseBuildInput({ projectDir: PROJECT, ...raw });
+
+/** The values following `flag` up to the next `--option`. */
+function valuesOf(args: string[], flag: string): string[] | undefined {
+  const at = args.indexOf(flag);
+  if (at === -1) return undefined;
+  const out: string[] = [];
+  for (let i = at + 1; i < args.length && !args[i]!.startsWith('--'); i++) out.push(args[i]!);
+  return out;
+}
+
+function expectNoShellString(args: string[]): void {
+  for (const a of args) {
+    expect(typeof a).toBe('string');
+    // no element smuggles a flag and its value in one string
+    expect(a).not.toMatch(/^--\S+ /);
+  }
+}
+
+describe('resolveProfilesDir', () => {
+  it('resolves a relative profilesDir against projectDir', () => {
+    expect(resolveProfilesDir({ projectDir: PROJECT, profilesDir: 'profiles' })).toBe('/srv/dbt/shop/profiles');
+    expect(resolveProfilesDir({ projectDir: PROJECT, profilesDir: './config/../profiles/' })).toBe('/srv/dbt/shop/profiles');
+    expect(resolveProfilesDir({ projectDir: PROJECT, profilesDir: '.' })).toBe(PROJECT);
+  });
+
+  it('keeps an absolute profilesDir, and is undefined without one', () => {
+    expect(resolveProfilesDir({ projectDir: PROJECT, profilesDir: '/etc/dbt' })).toBe('/etc/dbt');
+    expect(resolveProfilesDir({ projectDir: PROJECT })).toBeUndefined();
+  });
+});
+
+describe('buildArgs', () => {
+  it('runs dbt build with streaming JSON logs and private paths', () => {
+    expect(buildArgs(input(), PATHS)).toEqual([
+      'build',
+      '--log-format',
+      'json',
+      '--log-level',
+      'debug',
+      '--no-use-colors',
+      '--project-dir',
+      PROJECT,
+      '--target-path',
+      PATHS.targetPath,
+      '--log-path',
+      PATHS.logPath,
+    ]);
+  });
+
+  it('never asks for quiet logs (they hide NodeStart / NodeFinished)', () => {
+    expect(buildArgs(input({ select: 'a' }), PATHS)).not.toContain('--quiet');
+  });
+
+  it('passes every flag of the input', () => {
+    const args = buildArgs(
+      input({
+        profilesDir: 'profiles',
+        target: 'ci',
+        select: ['+orders', 'tag:nightly'],
+        exclude: 'stg_payments',
+        selector: 'nightly',
+        vars: { schema: 'ci_1', n: 2, nested: { on: true } },
+        threads: 4,
+        failFast: true,
+        fullRefresh: true,
+      }),
+      PATHS,
+    );
+    expect(valuesOf(args, '--profiles-dir')).toEqual(['/srv/dbt/shop/profiles']);
+    expect(valuesOf(args, '--target')).toEqual(['ci']);
+    expect(valuesOf(args, '--select')).toEqual(['+orders', 'tag:nightly']);
+    expect(valuesOf(args, '--exclude')).toEqual(['stg_payments']);
+    expect(valuesOf(args, '--selector')).toEqual(['nightly']);
+    expect(valuesOf(args, '--threads')).toEqual(['4']);
+    expect(valuesOf(args, '--target-path')).toEqual([PATHS.targetPath]);
+    expect(valuesOf(args, '--log-path')).toEqual([PATHS.logPath]);
+    expect(args).toContain('--fail-fast');
+    expect(args).toContain('--full-refresh');
+    const vars = valuesOf(args, '--vars');
+    expect(vars).toHaveLength(1);
+    expect(JSON.parse(vars![0]!)).toEqual({ schema: 'ci_1', n: 2, nested: { on: true } });
+    expect(args.slice(0, 6)).toEqual(['build', '--log-format', 'json', '--log-level', 'debug', '--no-use-colors']);
+    expectNoShellString(args);
+  });
+
+  it('leaves out flags that are not set', () => {
+    const args = buildArgs(input({ vars: {}, failFast: false, fullRefresh: false }), PATHS);
+    for (const flag of ['--profiles-dir', '--target', '--vars', '--select', '--exclude', '--selector', '--threads', '--fail-fast', '--full-refresh']) {
+      expect(args).not.toContain(flag);
+    }
+  });
+
+  it('keeps a selector with spaces (a union) as one argument', () => {
+    const args = buildArgs(input({ select: ['orders customers', 'tag:a tag:b'] }), PATHS);
+    expect(valuesOf(args, '--select')).toEqual(['orders customers', 'tag:a tag:b']);
+    expect(args.filter((a) => a === 'orders' || a === 'customers')).toEqual([]);
+  });
+
+  it('passes vars containing quotes and spaces as a single JSON argument', () => {
+    const vars = { note: 'it\'s "quoted" $(not run) `x`; echo', list: [1, 'two'] };
+    const args = buildArgs(input({ vars }), PATHS);
+    const at = args.indexOf('--vars');
+    expect(JSON.parse(args[at + 1]!)).toEqual(vars);
+    expect(args[at + 2]).toBe('--target-path');
+  });
+
+  it('passes a project path with spaces as one argument', () => {
+    const args = buildArgs(parseBuildInput({ projectDir: '/srv/my dbt/shop', profilesDir: 'my profiles' }), PATHS);
+    expect(valuesOf(args, '--project-dir')).toEqual(['/srv/my dbt/shop']);
+    expect(valuesOf(args, '--profiles-dir')).toEqual(['/srv/my dbt/shop/my profiles']);
+  });
+});
+
+describe('listArgs', () => {
+  it('lists the selection as JSON unique_ids for every resource type Watcher tracks', () => {
+    const args = listArgs(input({ select: 'orders+', exclude: ['a', 'b'], selector: 'nightly', threads: 3, failFast: true, fullRefresh: true }), PATHS);
+    expect(args.slice(0, 7)).toEqual(['ls', '--quiet', '--no-use-colors', '--output', 'json', '--output-keys', 'unique_id']);
+    expect(valuesOf(args, '--resource-type')).toEqual(['model', 'seed', 'snapshot', 'test', 'unit_test']);
+    expect(valuesOf(args, '--select')).toEqual(['orders+']);
+    expect(valuesOf(args, '--exclude')).toEqual(['a', 'b']);
+    expect(valuesOf(args, '--selector')).toEqual(['nightly']);
+    expect(valuesOf(args, '--project-dir')).toEqual([PROJECT]);
+    expect(valuesOf(args, '--target-path')).toEqual([PATHS.targetPath]);
+    expect(valuesOf(args, '--log-path')).toEqual([PATHS.logPath]);
+    // build-only flags
+    expect(args).not.toContain('--threads');
+    expect(args).not.toContain('--fail-fast');
+    expect(args).not.toContain('--full-refresh');
+    expect(args).not.toContain('--log-format');
+    expectNoShellString(args);
+  });
+
+  it('carries project, profile, target and vars like the build', () => {
+    const args = listArgs(input({ profilesDir: 'p', target: 'ci', vars: { schema: 'x' } }), PATHS);
+    expect(valuesOf(args, '--profiles-dir')).toEqual(['/srv/dbt/shop/p']);
+    expect(valuesOf(args, '--target')).toEqual(['ci']);
+    expect(valuesOf(args, '--vars')).toEqual(['{"schema":"x"}']);
+  });
+});
+
+describe('rerunArgs', () => {
+  const flags = rerunFlagsOf(input({ profilesDir: 'profiles', target: 'ci', vars: { schema: 'x' }, threads: 2, fullRefresh: true, failFast: true, select: 'ignored' }));
+
+  it('builds exactly the node with buildable indirect selection and the build flags', () => {
+    const args = rerunArgs(flags, 'shop.marts.orders', PATHS);
+    expect(args.slice(0, 6)).toEqual(['build', '--log-format', 'json', '--log-level', 'debug', '--no-use-colors']);
+    expect(valuesOf(args, '--select')).toEqual(['shop.marts.orders']);
+    expect(valuesOf(args, '--indirect-selection')).toEqual(['buildable']);
+    expect(valuesOf(args, '--profiles-dir')).toEqual(['/srv/dbt/shop/profiles']);
+    expect(valuesOf(args, '--target')).toEqual(['ci']);
+    expect(valuesOf(args, '--vars')).toEqual(['{"schema":"x"}']);
+    expect(valuesOf(args, '--threads')).toEqual(['2']);
+    expect(args).toContain('--full-refresh');
+    expect(args).not.toContain('--fail-fast');
+    expect(args).not.toContain('ignored');
+    expectNoShellString(args);
+  });
+
+  it('keeps a selector with spaces as its own single element', () => {
+    const args = rerunArgs(rerunFlagsOf(input()), 'shop.marts.orders --full-refresh', PATHS);
+    expect(valuesOf(args, '--select')).toEqual(['shop.marts.orders --full-refresh']);
+    expect(args.filter((a) => a === '--full-refresh')).toEqual([]);
+  });
+
+  it('leaves out flags that are not set', () => {
+    const args = rerunArgs(rerunFlagsOf(input()), 'shop.orders', PATHS);
+    expect(args).toEqual([
+      'build',
+      '--log-format',
+      'json',
+      '--log-level',
+      'debug',
+      '--no-use-colors',
+      '--project-dir',
+      PROJECT,
+      '--target-path',
+      PATHS.targetPath,
+      '--log-path',
+      PATHS.logPath,
+      '--select',
+      'shop.orders',
+      '--indirect-selection',
+      'buildable',
+    ]);
+  });
+});
