@@ -34,6 +34,7 @@ const selectorString = z
   .min(1, 'must not be empty')
   .max(1000, 'must be at most 1000 characters')
   .refine((s) => SELECTOR_CHARS.test(s), 'may only contain letters, digits, spaces and _ . : + @ * , / = -');
+// A single selector or a list of them, always a list after parsing.
 const selection = z
   .union([selectorString, z.array(selectorString).min(1, 'must not be an empty list').max(500, 'must list at most 500 selectors')])
   .transform((v) => (Array.isArray(v) ? v : [v]));

@@ -3,13 +3,26 @@ import { z } from 'zod';
 
 /** One line per problem, each naming the field: `select[2]: must not contain ';'`. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues
+  return describeIssues(error.issues, []);
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): string {
+  return issues
     .map((issue) => {
+      const at = [...prefix, ...issue.path];
       if (issue.code === 'unrecognized_keys') {
-        const where = issue.path.length ? `${formatPath(issue.path)}.` : '';
+        const where = at.length ? `${formatPath(at)}.` : '';
         return issue.keys.map((key) => `${where}${key}: unknown field`).join('; ');
       }
-      const field = issue.path.length ? formatPath(issue.path) : '(input)';
+      // A union (e.g. "a string or a list"): report the branch that got past the type check,
+      // whose message says what is wrong, rather than zod's generic "Invalid input".
+      if (issue.code === 'invalid_union') {
+        const specific = issue.errors.find((branch) => branch.length > 0 && !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+        if (specific) return describeIssues(specific, at);
+      }
+      const field = at.length ? formatPath(at) : '(input)';
+      // A bad record key carries the real reason one level down.
+      if (issue.code === 'invalid_key' && issue.issues.length > 0) return `${field}: ${issue.issues.map((i) => i.message).join('; ')}`;
       return `${field}: ${issue.message}`;
     })
     .join('; ');

@@ -16,6 +16,8 @@ export interface SignalStats {
 interface Slot {
   start?: { startedAt: string };
   report?: NodeReport;
+  /** A report was queued once: a start is never worth sending after it. */
+  reported: boolean;
   inFlight: boolean;
 }
 
@@ -49,7 +51,7 @@ export class ConsumerSignals {
   /** dbt started the node: worth telling only if its report is not already on its way. */
   started(uniqueId: string, startedAt: string): void {
     const slot = this.slot(uniqueId);
-    if (slot.report) return;
+    if (slot.reported) return;
     slot.start = { startedAt };
     this.schedule(uniqueId);
   }
@@ -57,6 +59,7 @@ export class ConsumerSignals {
   report(report: NodeReport): void {
     const slot = this.slot(report.uniqueId);
     slot.report = report;
+    slot.reported = true;
     slot.start = undefined; // the report supersedes a start that has not gone out yet
     this.schedule(report.uniqueId);
   }
@@ -70,7 +73,7 @@ export class ConsumerSignals {
   private slot(uniqueId: string): Slot {
     let slot = this.slots.get(uniqueId);
     if (!slot) {
-      slot = { inFlight: false };
+      slot = { inFlight: false, reported: false };
       this.slots.set(uniqueId, slot);
     }
     return slot;
