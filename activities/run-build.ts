@@ -36,8 +36,10 @@ export interface RunBuildResult {
 /** The retry checkpoint, also visible in the Temporal UI as the activity's heartbeat details. */
 export interface BuildHeartbeat {
   invocationId?: string;
-  reportedConsumers: number;
-  finishedNodes: number;
+  /** Consumers whose report went out. */
+  reportedConsumers: string[];
+  /** Every node (tests included) dbt reported a result for. */
+  finishedNodes: string[];
 }
 
 export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }: RunBuildInput): Promise<RunBuildResult> {
@@ -84,8 +86,8 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
     stopGraceMs: deps.stopGraceMs,
     details: (): BuildHeartbeat => ({
       invocationId,
-      reportedConsumers: tracker.completedConsumers().length,
-      finishedNodes: tracker.finishedNodes().length,
+      reportedConsumers: tracker.completedConsumers(),
+      finishedNodes: tracker.finishedNodes(),
     }),
   }).catch(dbtNotFoundFailure);
 
