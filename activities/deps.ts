@@ -1,5 +1,6 @@
 // What the activities need from the worker: injected, so tests can swap parts.
 import type { Client } from '@temporalio/client';
+import type { Pool } from '../src/store/db.js';
 
 export interface ActivityDeps {
   /** The worker's client, used to signal and watch consumer workflows. */
@@ -14,4 +15,6 @@ export interface ActivityDeps {
   stopGraceMs: number;
   /** How often long activities heartbeat. */
   heartbeatIntervalMs: number;
+  /** Watcher's metadata database; recording is off without one. */
+  store?: Pool;
 }

@@ -1,6 +1,7 @@
 // The worker's activities, bound to their dependencies. Workflows import the *type* only.
 import type { ActivityDeps } from './deps.js';
 import { notifyConsumers, waitForConsumers } from './consumers.js';
+import { recordBuildStart, recordExecutions } from './record.js';
 import { rerunNode } from './rerun-node.js';
 import { resolveBuildGraph } from './resolve-build-graph.js';
 import { runBuild } from './run-build.js';
@@ -12,6 +13,8 @@ export function createActivities(deps: ActivityDeps) {
     rerunNode: rerunNode.bind(null, deps),
     notifyConsumers: notifyConsumers.bind(null, deps),
     waitForConsumers: waitForConsumers.bind(null, deps),
+    recordBuildStart: recordBuildStart.bind(null, deps),
+    recordExecutions: recordExecutions.bind(null, deps),
   };
 }
 
@@ -21,3 +24,4 @@ export type { ResolveBuildGraphInput } from './resolve-build-graph.js';
 export type { RunBuildInput, RunBuildResult } from './run-build.js';
 export type { RerunNodeInput, RerunNodeResult } from './rerun-node.js';
 export type { NotifyConsumersInput, UpstreamOutcome } from './consumers.js';
+export type { RecordBuildStartInput, RecordBuildStartResult } from './record.js';

@@ -5,6 +5,8 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle, type
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
+import { createPool } from './store/db.js';
+import { migrate } from './store/migrate.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { dbtBinary, PROJECT_ROOT } from './toolchain.js';
 
@@ -43,6 +45,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     signalConcurrency: options.activityDeps?.signalConcurrency ?? 32,
     stopGraceMs: options.activityDeps?.stopGraceMs ?? 10_000,
     heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? 2_000,
+    store: options.activityDeps?.store,
   };
   return Worker.create({
     connection: options.connection,
@@ -59,21 +62,25 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   });
 }
 
-/** `watcher worker`: connect, make sure search attributes exist, run until SIGINT/SIGTERM. */
+/** `watcher worker`: connect, make sure search attributes and the schema exist, run until shut down. */
 export async function runWorker(config: WatcherConfig, options: { workflowBundle?: WorkflowBundleOption } = {}): Promise<void> {
   const connection = await NativeConnection.connect(connectionOptions(config));
+  const store = config.databaseUrl ? createPool(config.databaseUrl) : undefined;
   try {
     await ensureSearchAttributes(connection, config.namespace);
+    if (config.databaseUrl) await migrate(config.databaseUrl);
+    else console.error('watcher: DATABASE_URL is not set: builds run, but nothing is recorded');
     const worker = await createWorker({
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       workflowBundle: options.workflowBundle,
-      activityDeps: { dbtEnv: { ...process.env, ...config.dbtEnv } },
+      activityDeps: { dbtEnv: { ...process.env, ...config.dbtEnv }, store },
     });
     console.error(`watcher: worker polling task queue '${config.taskQueue}' on ${config.temporalAddress} (namespace ${config.namespace})`);
     await worker.run();
   } finally {
+    await store?.end();
     await connection.close();
   }
 }

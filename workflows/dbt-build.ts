@@ -3,6 +3,7 @@
 // its consumer directly), then waits for every consumer and returns the per-node summary.
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   isCancellation,
   ParentClosePolicy,
@@ -27,7 +28,17 @@ import { BUILD_ID_PATTERN, nodeWorkflowId, SearchAttributes } from '../src/contr
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
 import { FailureTypes, isPassingNodeStatus, type NodeStatus } from '../src/contracts/status.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
+import {
+  BUILD_PIPELINE_TYPE,
+  buildExecutionKey,
+  buildPipelineName,
+  nodeExecutionRecordFromProgress,
+  nodeExecutionRecords,
+  nodePipelineType,
+  type ExecutionRecord,
+} from '../src/recording/records.js';
 import { dbtNode } from './dbt-node.js';
+import { BuildRecording } from './recording.js';
 
 /** The longest a build may run; consumers wait this long (plus a margin) at most. */
 const BUILD_TIMEOUT_SECONDS = 24 * 3600;
@@ -56,6 +67,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput);
     throw err;
   }
+  const { workflowId, runId, startTime } = workflowInfo();
   const buildId = input.buildId ?? buildIdFromWorkflowId();
   const progress: BuildProgress = { buildId, phase: 'resolving', nodes: [], counts: {} };
   const byId = new Map<string, NodeProgress>();
@@ -65,6 +77,31 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     { key: SearchAttributes.resourceType, value: 'build' },
     { key: SearchAttributes.status, value: 'running' },
   ]);
+
+  const recording = new BuildRecording();
+  const buildKey = buildExecutionKey(workflowId, runId);
+  let root: ExecutionRecord | undefined;
+  const planned = new Map<string, PlannedNode>();
+  const recordNode = (p: NodeProgress, outcome: NodeOutcome | undefined) => {
+    const node = planned.get(p.uniqueId)!;
+    const ctx = { buildKey, uniqueId: node.uniqueId, resourceType: node.resourceType, config: node.config, atMs: Date.now() };
+    recording.add(outcome ? nodeExecutionRecords(ctx, outcome) : [nodeExecutionRecordFromProgress(ctx, p)]);
+  };
+  const finishRecording = async (status: NodeStatus) => {
+    if (!root) return;
+    recording.add([
+      {
+        ...root,
+        status: status === 'pending' ? 'not_run' : status,
+        endDate: new Date(Math.max(Date.now(), startTime.getTime())).toISOString(),
+        totalRows: progress.nodes.reduce((sum, n) => sum + (n.rowsAffected ?? 0), 0),
+        metadata: { ...root.metadata, invocation_id: progress.invocationId, dbt_exit_code: progress.dbtExitCode, counts: withCounts(progress).counts, error: progress.error },
+        promoteWatermark: true,
+      },
+    ]);
+    await CancellationScope.nonCancellable(() => recording.drain());
+    progress.recordingFailures = recording.failures.length ? recording.failures : undefined;
+  };
 
   try {
     const plan = await resolveBuildGraph({ buildId, input });
@@ -80,14 +117,60 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
       const p: NodeProgress = { uniqueId: n.uniqueId, resourceType: n.resourceType, status: 'pending' };
       progress.nodes.push(p);
       byId.set(n.uniqueId, p);
+      planned.set(n.uniqueId, n);
+    }
+
+    // The build's root execution, node pipelines (settings as code) and lineage. Not awaited:
+    // recording never holds the build up, unless the build asks for its watermark.
+    const pipelineName = buildPipelineName(input, plan.projectName);
+    root = {
+      key: buildKey,
+      pipeline: { name: pipelineName, type: BUILD_PIPELINE_TYPE },
+      status: 'running',
+      startDate: startTime.toISOString(),
+      metadata: {
+        build_id: buildId,
+        workflow_id: workflowId,
+        run_id: runId,
+        project: plan.projectName,
+        dbt_version: plan.dbtVersion,
+        target: input.target,
+        select: input.select,
+        exclude: input.exclude,
+        selector: input.selector,
+        nodes: plan.nodes.length,
+        tests: plan.testCount,
+      },
+    };
+    const recordingStarted = recording.start({
+      root,
+      nextWatermark: input.nextWatermark,
+      nodePipelines: plan.nodes.map((n) => ({ name: n.uniqueId, type: nodePipelineType(n.resourceType), config: n.config })),
+      lineage: plan.nodes
+        .filter((n) => n.lineage.target)
+        .map((n) => ({ pipelineName: n.uniqueId, pipelineType: nodePipelineType(n.resourceType), sources: n.lineage.sources, targets: [n.lineage.target!] })),
+    });
+    if (input.nextWatermark !== undefined) {
+      // dbt processes the range (watcher_watermark, watcher_next_watermark].
+      const started = await recordingStarted;
+      input = { ...input, vars: { ...input.vars, watcher_watermark: started?.watermark ?? null, watcher_next_watermark: input.nextWatermark } };
     }
 
     progress.phase = 'starting';
     const consumers = await startConsumers(buildId, input, plan);
-    const ended = consumers.map(({ node, handle }) => handle.result().then(
-      (outcome) => recordOutcome(byId.get(node.uniqueId)!, outcome),
-      (err) => recordFailure(byId.get(node.uniqueId)!, err),
-    ));
+    const ended = consumers.map(({ node, handle }) =>
+      handle.result().then(
+        (outcome) => {
+          const p = byId.get(node.uniqueId)!;
+          recordOutcome(p, outcome);
+          recordNode(p, outcome);
+        },
+        (err) => {
+          const p = byId.get(node.uniqueId)!;
+          recordNode(p, recordFailure(p, err));
+        },
+      ),
+    );
 
     progress.phase = 'building';
     try {
@@ -105,9 +188,11 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     progress.phase = 'waiting_for_nodes';
     await Promise.all(ended);
   } catch (err) {
-    progress.phase = isCancellation(err) ? 'canceled' : 'failed';
+    const canceled = isCancellation(err);
+    progress.phase = canceled ? 'canceled' : 'failed';
     progress.error ??= failureMessage(err);
-    upsertSearchAttributes([{ key: SearchAttributes.status, value: isCancellation(err) ? 'canceled' : 'error' }]);
+    upsertSearchAttributes([{ key: SearchAttributes.status, value: canceled ? 'canceled' : 'error' }]);
+    await finishRecording(canceled ? 'canceled' : 'error');
     throw err;
   }
 
@@ -115,6 +200,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status));
   const status: NodeStatus = failed.length > 0 || progress.error ? 'error' : summary.counts.warn ? 'warn' : 'success';
   upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
+  await finishRecording(status);
   if (progress.error) {
     progress.phase = 'failed';
     throw ApplicationFailure.create({ type: FailureTypes.dbtInvocation, message: progress.error, nonRetryable: true, details: [withCounts(progress)] });
@@ -156,6 +242,8 @@ async function startConsumers(
             relation: node.relation,
             upstream: node.upstream,
             tests: node.tests,
+            ...(node.config.active === false ? { active: false } : {}),
+            ...(node.configError ? { configError: node.configError } : {}),
           },
           rerun,
           waitTimeoutSeconds: BUILD_TIMEOUT_SECONDS + 3600,
@@ -197,10 +285,10 @@ function recordOutcome(p: NodeProgress, outcome: NodeOutcome): void {
 }
 
 /** A failed consumer carries its outcome in the failure's details (when it got that far). */
-function recordFailure(p: NodeProgress, err: unknown): void {
+function recordFailure(p: NodeProgress, err: unknown): NodeOutcome | undefined {
   if (isCancellation(err)) {
     p.status = 'canceled';
-    return;
+    return undefined;
   }
   const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
   const outcome = cause instanceof ApplicationFailure ? (cause.details?.[0] as NodeOutcome | undefined) : undefined;
@@ -208,6 +296,7 @@ function recordFailure(p: NodeProgress, err: unknown): void {
   else p.status = cause instanceof ApplicationFailure && cause.type === FailureTypes.upstreamFailed ? 'skipped' : 'error';
   p.failureType = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
   p.message ??= cause instanceof Error ? cause.message : String(cause);
+  return outcome?.status ? outcome : undefined;
 }
 
 function countTests(o: NodeOutcome): NodeProgress['tests'] {
@@ -245,6 +334,9 @@ function describeNode(buildId: string, node: PlannedNode): string {
     `- tests: ${node.tests.length}`,
     `- upstream: ${node.upstream.length ? node.upstream.map((u) => `\`${u}\``).join(', ') : 'none'}`,
     `- rerun alone: \`dbt build --select ${node.selector}\``,
+    node.config.active === false ? '- **inactive** (`meta.watcher.active: false`)' : undefined,
+    node.config.owner ? `- owner: ${String(node.config.owner)}` : undefined,
+    node.configError ? `- ignored settings: ${node.configError}` : undefined,
   ]
     .filter(Boolean)
     .join('\n');

@@ -40,7 +40,9 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
     throw err;
   }
   const { node } = input;
-  const { attempt } = workflowInfo();
+  const { attempt, lastFailure } = workflowInfo();
+  const previousAttempts = earlierAttempts(lastFailure);
+  const inactive = node.active === false ? ' (inactive: `meta.watcher.active: false`)' : '';
   let status: NodeStatus = 'pending';
   let report: NodeReport | undefined;
 
@@ -62,7 +64,7 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
   let rerun: NodeOutcome['rerun'];
   try {
     if (attempt === 1) {
-      setCurrentDetails(`Waiting for dbt build \`watcher/${input.buildId}\` to report \`${node.uniqueId}\``);
+      setCurrentDetails(`Waiting for dbt build \`watcher/${input.buildId}\` to report \`${node.uniqueId}\`${inactive}`);
       const arrived = await condition(() => report !== undefined, input.waitTimeoutSeconds * 1000, {
         summary: `bound on the wait for dbt's report on ${node.uniqueId}`,
       });
@@ -123,6 +125,9 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
     rerun,
     message: final.cause ?? final.node.message,
     reportCompletedAtMs: final.completedAtMs,
+    invocationId: final.invocationId,
+    ...(previousAttempts.length ? { previousAttempts } : {}),
+    ...(node.active === false ? { active: false } : {}),
   };
   setStatus(verdict.status, describeOutcome(outcome));
   if (verdict.status === 'canceled') {
@@ -137,6 +142,15 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
     });
   }
   return outcome;
+}
+
+/** The outcomes of this consumer's earlier runs, carried in the last run's failure details. */
+function earlierAttempts(lastFailure: Error | undefined): NodeOutcome[] {
+  if (!(lastFailure instanceof ApplicationFailure)) return [];
+  const outcome = lastFailure.details?.[0] as NodeOutcome | undefined;
+  if (!outcome?.node) return [];
+  const { previousAttempts, ...rest } = outcome;
+  return [...(previousAttempts ?? []), rest];
 }
 
 function describeOutcome(o: NodeOutcome): string {

@@ -6,6 +6,7 @@ import { connectClient } from '../client.js';
 import { loadConfig, readDevStackFile, watcherHome, type WatcherConfig } from '../config.js';
 import { isPortFree, freePort } from '../devstack/ports.js';
 import { startDevStack, type DevStack } from '../devstack/stack.js';
+import { createPool, type Pool } from '../store/db.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { PROJECT_ROOT } from '../toolchain.js';
 import { bundleWorkflows, createWorker } from '../worker.js';
@@ -31,26 +32,28 @@ function redactUrl(url: string): string {
 }
 
 /** A worker of this process on the stack's task queue, with the example profile's variables. */
-async function startStackWorker(stack: DevStack): Promise<{ worker: Worker; running: Promise<void>; connection: NativeConnection }> {
+async function startStackWorker(stack: DevStack): Promise<{ worker: Worker; running: Promise<void>; connection: NativeConnection; store: Pool }> {
   const [workflowBundle, connection] = await Promise.all([
     bundleWorkflows(),
     NativeConnection.connect({ address: stack.file.temporalAddress }),
   ]);
   await ensureSearchAttributes(connection, stack.file.namespace);
+  const store = createPool(stack.file.databaseUrl);
   const worker = await createWorker({
     connection,
     namespace: stack.file.namespace,
     taskQueue: stack.file.taskQueue,
     workflowBundle,
-    activityDeps: { dbtEnv: { ...process.env, ...stack.file.dbtEnv } },
+    activityDeps: { dbtEnv: { ...process.env, ...stack.file.dbtEnv }, store },
   });
-  return { worker, running: worker.run(), connection };
+  return { worker, running: worker.run(), connection, store };
 }
 
-async function stopAll(parts: { worker?: Worker; running?: Promise<void>; connection?: NativeConnection; stack?: DevStack }) {
+async function stopAll(parts: { worker?: Worker; running?: Promise<void>; connection?: NativeConnection; store?: Pool; stack?: DevStack }) {
   if (parts.worker && parts.worker.getState() === 'RUNNING') parts.worker.shutdown();
   await parts.running?.catch((err) => console.error(`watcher: worker stopped with an error: ${String(err)}`));
   await parts.connection?.close().catch(() => undefined);
+  await parts.store?.end().catch(() => undefined);
   await parts.stack?.stop();
 }
 

@@ -9,6 +9,8 @@ import { ensureToolchain } from '../toolchain.js';
 import { runWorker } from '../worker.js';
 import { buildCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
+import { runsCommand } from './runs.js';
+import { migrate } from '../store/migrate.js';
 
 // One line per SDK log entry, WARN and above by default; we handle SIGINT/SIGTERM ourselves
 // so the dev stack's children are stopped too.
@@ -123,6 +125,19 @@ program
       await close();
     }
   });
+
+program
+  .command('migrate')
+  .description("apply Watcher's schema migrations to DATABASE_URL (or the dev stack's database)")
+  .option('--down <n>', 'roll back the last n migrations instead')
+  .action(async (opts: { down?: string }) => {
+    const { databaseUrl } = loadConfig();
+    if (!databaseUrl) throw new Error('no metadata database: set DATABASE_URL, or start `watcher dev`');
+    const applied = await migrate(databaseUrl, opts.down ? { direction: 'down', count: Number(opts.down) } : {});
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+  });
+
+program.addCommand(runsCommand());
 
 program
   .command('status')

@@ -65,6 +65,18 @@ export const BuildInputSchema = z
     failFast: z.boolean().default(false),
     nodeRetries: z.number().int('must be an integer').min(0, 'must be at least 0').max(10, 'must be at most 10').default(1),
     nodeRetryDelaySeconds: z.number().min(0.1, 'must be at least 0.1').max(3600, 'must be at most 3600').default(5),
+    pipeline: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(256, 'must be at most 256 characters')
+      .refine((p) => !CONTROL_CHARS.test(p), 'must not contain control characters')
+      .optional(),
+    nextWatermark: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(50, 'must be at most 50 characters')
+      .refine((p) => !CONTROL_CHARS.test(p), 'must not contain control characters')
+      .optional(),
     buildId: z.string().regex(BUILD_ID_PATTERN, 'must be 1-100 letters, digits, and . _ - (starting with a letter or digit)').optional(),
   })
   .strict();

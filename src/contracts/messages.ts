@@ -1,6 +1,7 @@
 // Shared message definitions: what flows between the build activity, the producer and the
 // consumers. Workflow-safe (no Node built-ins).
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { NodeConfig } from './node-config.js';
 import type { NodeStatus, ResultStatus } from './status.js';
 
 /** dbt resource types that get their own consumer workflow. */
@@ -28,6 +29,8 @@ export interface DbtNodeResult {
   finishedAt?: string;
   executionTimeSeconds?: number;
   rowsAffected?: number;
+  /** The adapter's code for the statement, e.g. `INSERT`, `SELECT` (CTAS), `CREATE VIEW`. */
+  adapterCode?: string;
   queryId?: string;
   failures?: number;
   thread?: string;
@@ -50,6 +53,15 @@ export interface NodeReport {
   retryable?: boolean;
 }
 
+/** A lineage address: a relation (database.schema.alias) or a source. */
+export interface AddressSpec {
+  name: string;
+  type: 'relation' | 'source';
+  database?: string;
+  schema?: string;
+  table?: string;
+}
+
 /** The node a consumer watches, as resolved from dbt's manifest. */
 export interface PlannedNode {
   uniqueId: string;
@@ -64,6 +76,12 @@ export interface PlannedNode {
   upstream: string[];
   /** Tests (and unit tests) in this build that belong to this node. */
   tests: string[];
+  /** Settings as code from `meta.watcher` (empty when none). */
+  config: NodeConfig;
+  /** Why `meta.watcher` was ignored, if it was invalid. */
+  configError?: string;
+  /** Data lineage: the node's relation and the relations/sources it reads (through ephemeral models). */
+  lineage: { target?: AddressSpec; sources: AddressSpec[] };
 }
 
 /** The selected graph of one build. */
@@ -101,6 +119,12 @@ export interface NodeOutcome {
   message?: string;
   /** Epoch ms of the dbt log line that completed this node's report (consumer lag = close time − this). */
   reportCompletedAtMs?: number;
+  /** dbt's invocation that produced this outcome. */
+  invocationId?: string;
+  /** Earlier attempts of this consumer (attempt 1 is the build's result), oldest first. */
+  previousAttempts?: NodeOutcome[];
+  /** `meta.watcher.active: false` on the node. */
+  active?: boolean;
 }
 
 export interface NodeProgress {
@@ -126,6 +150,8 @@ export interface BuildProgress {
   invocationId?: string;
   dbtExitCode?: number;
   error?: string;
+  /** Recording problems (metadata database): reported, never a build failure. */
+  recordingFailures?: string[];
   nodes: NodeProgress[];
   counts: Partial<Record<NodeStatus, number>>;
 }

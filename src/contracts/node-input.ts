@@ -27,6 +27,9 @@ export const NodeInputSchema = z
         relation: z.string().max(1024).optional(),
         upstream: z.array(uniqueId).max(10_000),
         tests: z.array(z.string().max(512)).max(10_000),
+        /** `meta.watcher.active: false`: shown on the consumer and in its record. */
+        active: z.boolean().optional(),
+        configError: z.string().max(4000).optional(),
       })
       .strict(),
     /** The build's dbt flags, carried by a single-node rerun. */

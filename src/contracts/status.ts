@@ -36,6 +36,7 @@ export const FailureTypes = {
   invalidInput: 'InvalidInput',
   dbtInvocation: 'DbtInvocationError',
   nothingSelected: 'NothingSelected',
+  recording: 'RecordingError',
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
 

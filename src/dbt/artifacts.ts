@@ -13,6 +13,8 @@ export interface ManifestNode {
   database?: string | null;
   schema?: string | null;
   alias?: string | null;
+  /** Sources: the table's name in the warehouse. */
+  identifier?: string | null;
   relation_name?: string | null;
   config?: { materialized?: string; meta?: Record<string, unknown>; enabled?: boolean; severity?: string };
   meta?: Record<string, unknown>;
@@ -43,6 +45,8 @@ export interface RunResults {
   metadata: { invocation_id?: string; dbt_version?: string; generated_at?: string };
   results: RunResultEntry[];
   elapsed_time?: number;
+  /** The invocation's arguments (select, vars, ...). */
+  args?: Record<string, unknown>;
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {

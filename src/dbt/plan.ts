@@ -1,7 +1,8 @@
 // The selected graph of a build, from dbt's manifest and dbt's own selection (`dbt ls`):
 // which nodes get a consumer, which tests belong to which consumer, and which consumers
 // are upstream of which (for single-node reruns).
-import { isConsumerResourceType, isTestResourceType, type BuildPlan, type PlannedNode } from '../contracts/messages.js';
+import { isConsumerResourceType, isTestResourceType, type AddressSpec, type BuildPlan, type PlannedNode } from '../contracts/messages.js';
+import { parseNodeConfig } from '../contracts/node-config.js';
 import { displayRelation, type Manifest, type ManifestNode } from './artifacts.js';
 
 export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>): BuildPlan {
@@ -11,6 +12,8 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
   for (const id of selectedIds) {
     const node = manifest.nodes[id];
     if (!node || !isConsumerResourceType(node.resource_type)) continue;
+    const { config, error } = parseNodeConfig(node.config?.meta?.watcher ?? node.meta?.watcher);
+    const target = addressOf(node);
     consumers.set(id, {
       uniqueId: id,
       resourceType: node.resource_type,
@@ -21,6 +24,9 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
       relation: displayRelation(node.relation_name),
       upstream: [],
       tests: [],
+      config: config ?? {},
+      ...(error ? { configError: error } : {}),
+      lineage: { ...(target ? { target } : {}), sources: lineageSources(manifest, id) },
     });
   }
 
@@ -61,6 +67,40 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
     nodes: topologicalOrder([...consumers.values()]),
     testCount,
   };
+}
+
+/** The address a node writes (or a source is): none for ephemeral models. */
+export function addressOf(node: ManifestNode): AddressSpec | undefined {
+  if (node.resource_type === 'source') {
+    const table = node.identifier ?? node.name;
+    return { name: [node.database, node.schema, table].filter(Boolean).join('.'), type: 'source', database: node.database ?? undefined, schema: node.schema ?? undefined, table };
+  }
+  if (node.config?.materialized === 'ephemeral' || !node.alias) return undefined;
+  return {
+    name: [node.database, node.schema, node.alias].filter(Boolean).join('.'),
+    type: 'relation',
+    database: node.database ?? undefined,
+    schema: node.schema ?? undefined,
+    table: node.alias,
+  };
+}
+
+/** The relations and sources a node reads, looking through ephemeral models (dbt inlines them). */
+function lineageSources(manifest: Manifest, id: string): AddressSpec[] {
+  const found = new Map<string, AddressSpec>();
+  const visit = (nodeId: string, seen: Set<string>) => {
+    for (const parentId of manifest.nodes[nodeId]?.depends_on?.nodes ?? []) {
+      if (seen.has(parentId)) continue;
+      seen.add(parentId);
+      const parent = manifest.nodes[parentId] ?? manifest.sources?.[parentId];
+      if (!parent) continue;
+      const address = addressOf(parent);
+      if (address) found.set(address.name, address);
+      else if (parent.config?.materialized === 'ephemeral') visit(parentId, seen);
+    }
+  };
+  visit(id, new Set());
+  return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 /** Kahn's algorithm, ties broken by unique_id, so the order is stable and parents come first. */

@@ -11,8 +11,10 @@ export function utcTimestamp(ts: string | null | undefined): string | undefined 
   return /[zZ]|[+-]\d\d:?\d\d$/.test(ts) ? ts : `${ts}Z`;
 }
 
-function adapterFields(adapter: Record<string, unknown> | undefined): Pick<DbtNodeResult, 'rowsAffected' | 'queryId'> {
-  const out: Pick<DbtNodeResult, 'rowsAffected' | 'queryId'> = {};
+function adapterFields(adapter: Record<string, unknown> | undefined): Pick<DbtNodeResult, 'rowsAffected' | 'queryId' | 'adapterCode'> {
+  const out: Pick<DbtNodeResult, 'rowsAffected' | 'queryId' | 'adapterCode'> = {};
+  const code = adapter?.code;
+  if (typeof code === 'string' && code) out.adapterCode = code;
   const rows = adapter?.rows_affected;
   // Postgres reports -1 for DDL (views); that is "unknown", not a count.
   if (typeof rows === 'number' && Number.isFinite(rows) && rows >= 0) out.rowsAffected = Math.round(rows);

@@ -4,6 +4,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../contracts/names.js';
 import { writeDevStackFile, type DevStackFile } from '../config.js';
+import { migrate } from '../store/migrate.js';
 import { ensureToolchain, VENV_DIR } from '../toolchain.js';
 import { assertPortsFree } from './ports.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres.js';
@@ -82,6 +83,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   }
   const postgres = pgResult.value;
   const temporal = temporalResult.value;
+  try {
+    await migrate(postgres.url(METADATA_DATABASE));
+  } catch (err) {
+    await Promise.allSettled([temporal.stop(), postgres.stop()]);
+    throw err;
+  }
 
   const file: DevStackFile = {
     temporalAddress: temporal.address,

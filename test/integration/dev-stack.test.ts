@@ -116,6 +116,17 @@ describe('watcher dev', () => {
     const status = await run(process.execPath, [WATCHER, 'status', `${schema.replace(/_/g, '-')}-ok`], { env });
     expect(status.stdout).toMatch(/succeeded; 15 nodes/);
 
+    // The same build in the metadata database, through `watcher runs`.
+    const migrated = await run(process.execPath, [WATCHER, 'migrate'], { env });
+    expect(migrated.stdout).toContain('schema is up to date');
+    const runs = await run(process.execPath, [WATCHER, 'runs', '--json', 'build', `${schema.replace(/_/g, '-')}-ok`], { env });
+    const rows = JSON.parse(runs.stdout) as Array<{ parent_id: number | null; status: string; depth?: number }>;
+    expect(rows).toHaveLength(16);
+    expect(rows.filter((r) => r.parent_id === null)).toHaveLength(1);
+    expect(rows.every((r) => r.status === 'success')).toBe(true);
+    const fct = await run(process.execPath, [WATCHER, 'runs', 'recent', 'model.shop.fct_orders'], { env });
+    expect(fct.stdout).toMatch(/model\.shop\.fct_orders\s*│\s*success/);
+
     const failed = await run(process.execPath, [WATCHER, 'build', SHOP_PROJECT, '--no-progress', '--node-retries', '0', '--vars', JSON.stringify({ schema, shop_break_model: true })], { env }).then(
       () => ({ code: 0, stdout: '' }),
       (err: { code: number; stdout: string }) => err,

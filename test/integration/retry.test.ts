@@ -7,6 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBuild, waitForBuild } from '../../src/client.js';
 import { nodeWorkflowId } from '../../src/contracts/names.js';
+import { createPool } from '../../src/store/db.js';
+import { ancestorsOf, buildExecution, childrenOf } from '../../src/store/queries.js';
 import { connectTestClient, consumerEnd, copyShopProject, stack, uniqueName, waitForWorkflow } from '../support/stack.js';
 
 let client: Client;
@@ -64,6 +66,22 @@ describe('retry fallback', () => {
       const untouched = await consumerEnd(client, buildId, 'model.shop.stg_orders');
       expect(untouched.outcome!.attempt).toBe(1);
       expect(untouched.outcome!.rerun).toBeUndefined();
+
+      // Recorded three deep: the build, the node's execution in it (error), the rerun (success).
+      const pool = createPool(stack().databaseUrl);
+      try {
+        const root = (await buildExecution(pool, buildId))!;
+        expect(root.status).toBe('success');
+        const node = (await childrenOf(pool, root.id)).find((c) => c.pipeline === 'model.shop.stg_payments')!;
+        expect(node.status).toBe('error');
+        const reruns = await childrenOf(pool, node.id);
+        expect(reruns).toHaveLength(1);
+        expect(reruns[0]).toMatchObject({ status: 'success', pipeline: 'model.shop.stg_payments' });
+        expect(reruns[0]!.execution_metadata).toMatchObject({ attempt: 2 });
+        expect((await ancestorsOf(pool, reruns[0]!.id)).map((a) => [a.id, a.depth])).toEqual([[node.id, 1], [root.id, 2]]);
+      } finally {
+        await pool.end();
+      }
     } finally {
       rmSync(projectDir, { recursive: true, force: true });
     }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../../src/devstack/ports.js';
 import { startDevStack } from '../../src/devstack/stack.js';
+import { createPool, type Pool } from '../../src/store/db.js';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { ensureToolchain } from '../../src/toolchain.js';
 import { bundleWorkflows, createWorker } from '../../src/worker.js';
@@ -21,6 +22,8 @@ export interface TestStack {
   databaseUrl: string;
   /** Postgres URL of the example warehouse database. */
   warehouseUrl: string;
+  /** A URL to the server's `postgres` database, to create throwaway databases. */
+  postgresAdminUrl: string;
   dbtEnv: Record<string, string>;
   bundlePath: string;
   temporalCli: string;
@@ -52,6 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let connection: NativeConnection | undefined;
+  let store: Pool | undefined;
   try {
     const bundle = await bundleWorkflows();
     const bundlePath = path.join(home, 'workflow-bundle.js');
@@ -59,12 +63,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     connection = await NativeConnection.connect({ address: stack.file.temporalAddress });
     await ensureSearchAttributes(connection, stack.file.namespace);
     const dbtEnv = stack.file.dbtEnv ?? {};
+    store = createPool(stack.file.databaseUrl);
     worker = await createWorker({
       connection,
       namespace: stack.file.namespace,
       taskQueue: stack.file.taskQueue,
       workflowBundle: { codePath: bundlePath },
-      activityDeps: { dbtEnv: { ...process.env, ...dbtEnv }, dbtBin: tools.dbt },
+      activityDeps: { dbtEnv: { ...process.env, ...dbtEnv }, dbtBin: tools.dbt, store },
     });
     running = worker.run();
     project.provide('watcher', {
@@ -75,6 +80,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       uiUrl: stack.file.uiUrl,
       databaseUrl: stack.file.databaseUrl,
       warehouseUrl: stack.postgres.url('shop'),
+      postgresAdminUrl: stack.postgres.url('postgres'),
       dbtEnv,
       bundlePath,
       temporalCli: tools.temporal,
@@ -90,6 +96,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     worker?.shutdown();
     await running;
     await connection?.close();
+    await store?.end();
     await stack.stop();
     rmSync(home, { recursive: true, force: true });
   };

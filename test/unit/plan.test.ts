@@ -71,6 +71,8 @@ describe('planBuild: consumers', () => {
       relation: 'db.analytics.customers',
       upstream: ['seed.shop.raw_customers'],
       tests: [],
+      config: {},
+      lineage: expect.objectContaining({ sources: expect.any(Array) }),
     });
   });
 
@@ -208,6 +210,8 @@ describe('topologicalOrder', () => {
     selector: `p.${uniqueId}`,
     upstream,
     tests: [],
+    config: {},
+    lineage: { sources: [] },
   });
 
   it('puts parents before children', () => {

@@ -84,6 +84,7 @@ describe('resultFromEvent', () => {
       finishedAt: '2024-05-01T12:00:01.234567Z',
       executionTimeSeconds: 1.25,
       rowsAffected: 42,
+      adapterCode: 'SELECT',
       failures: undefined,
       thread: 'Thread-1 (worker)',
       relation: 'shop.analytics.orders',

@@ -1,0 +1,60 @@
+// Recording activities: thin wrappers over the store. They never fail a build: when Postgres
+// is unreachable they throw a retryable error and Temporal retries them with backoff until it
+// answers; anything else is a non-retryable RecordingError the producer logs and moves past.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { NodeConfig } from '../src/contracts/node-config.js';
+import { FailureTypes } from '../src/contracts/status.js';
+import type { ExecutionRecord } from '../src/recording/records.js';
+import { isTransientDbError, withTransaction } from '../src/store/db.js';
+import { ParentNotRecordedError, recordExecutions as storeExecutions } from '../src/store/executions.js';
+import { syncLineage, type PipelineLineage } from '../src/store/lineage.js';
+import { setNextWatermark, syncPipelines } from '../src/store/pipelines.js';
+import type { ActivityDeps } from './deps.js';
+
+function classify(err: unknown): never {
+  if (isTransientDbError(err) || err instanceof ParentNotRecordedError) throw err;
+  throw ApplicationFailure.nonRetryable(`recording failed: ${err instanceof Error ? err.message : String(err)}`, FailureTypes.recording);
+}
+
+export interface RecordBuildStartInput {
+  root: ExecutionRecord;
+  nextWatermark?: string;
+  nodePipelines: Array<{ name: string; type: string; config: NodeConfig }>;
+  lineage: PipelineLineage[];
+}
+
+export interface RecordBuildStartResult {
+  recorded: boolean;
+  /** The build pipeline's watermark before this run (for `(watermark, next_watermark]`). */
+  watermark: string | null;
+  pipelinesWritten: number;
+  lineageChanged: number;
+}
+
+export async function recordBuildStart(deps: ActivityDeps, input: RecordBuildStartInput): Promise<RecordBuildStartResult> {
+  const store = deps.store;
+  if (!store) return { recorded: false, watermark: null, pipelinesWritten: 0, lineageChanged: 0 };
+  try {
+    const { watermark, written } = await withTransaction(store, async (client) => {
+      const synced = await syncPipelines(client, [{ name: input.root.pipeline.name, type: input.root.pipeline.type, config: {} }, ...input.nodePipelines]);
+      const current = await setNextWatermark(client, synced.ids.get(input.root.pipeline.name)!, input.nextWatermark);
+      await storeExecutions(client, [{ ...input.root, watermark: current ?? undefined, nextWatermark: input.nextWatermark }]);
+      return { watermark: current, written: synced.written.length };
+    });
+    const lineage = await withTransaction(store, (client) => syncLineage(client, input.lineage));
+    return { recorded: true, watermark, pipelinesWritten: written, lineageChanged: lineage.changedPipelines.length };
+  } catch (err) {
+    return classify(err);
+  }
+}
+
+export async function recordExecutions(deps: ActivityDeps, input: { records: ExecutionRecord[] }): Promise<{ recorded: boolean; written: number }> {
+  const store = deps.store;
+  if (!store) return { recorded: false, written: 0 };
+  try {
+    const result = await withTransaction(store, (client) => storeExecutions(client, input.records));
+    return { recorded: true, written: result.written };
+  } catch (err) {
+    return classify(err);
+  }
+}

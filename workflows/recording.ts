@@ -1,0 +1,65 @@
+// The producer's recording: the build's root execution first, then node executions in
+// batches as consumers end (at most one batch in flight; whatever arrives meanwhile forms the
+// next batch), then the root's end. Recording activities retry until Postgres answers, so a
+// database outage delays the records, never the dbt build or the consumers.
+import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
+import type { RecordBuildStartInput, RecordBuildStartResult, WatcherActivities } from '../activities/index.js';
+import type { ExecutionRecord } from '../src/recording/records.js';
+
+const MAX_BATCH = 500;
+
+const { recordBuildStart, recordExecutions } = proxyActivities<WatcherActivities>({
+  startToCloseTimeout: '2 minutes',
+  // Bounded: a metadata database down for a day no longer holds the build's workflow open.
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RecordingError'] },
+});
+
+export class BuildRecording {
+  private started?: Promise<RecordBuildStartResult | undefined>;
+  private pending: ExecutionRecord[] = [];
+  private inFlight?: Promise<void>;
+  readonly failures: string[] = [];
+
+  /** Record the build's root (and sync pipelines and lineage); resolves with its watermark. */
+  start(input: RecordBuildStartInput): Promise<RecordBuildStartResult | undefined> {
+    // Recording outlives a canceled build: its activities run outside the build's cancellation.
+    this.started = CancellationScope.nonCancellable(() => recordBuildStart(input)).catch((err: unknown) => {
+      this.fail('build start', err);
+      return undefined;
+    });
+    this.kick();
+    return this.started;
+  }
+
+  add(records: ExecutionRecord[]): void {
+    this.pending.push(...records);
+    this.kick();
+  }
+
+  /** Every record so far is stored (or given up on). */
+  async drain(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private kick(): void {
+    if (this.inFlight || this.pending.length === 0 || !this.started) return;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    this.inFlight = this.started
+      .then(async (start) => {
+        // Without a root (no metadata database, or a recording bug) there is nothing to hang nodes on.
+        if (start?.recorded) await CancellationScope.nonCancellable(() => recordExecutions({ records: batch }));
+      })
+      .catch((err: unknown) => this.fail(`${batch.length} executions`, err))
+      .finally(() => {
+        this.inFlight = undefined;
+        this.kick();
+      });
+  }
+
+  private fail(what: string, err: unknown): void {
+    const message = `recording ${what} failed: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`;
+    this.failures.push(message);
+    log.warn(message);
+  }
+}
