@@ -7,15 +7,18 @@ export const DATEPARTS = ['minute', 'hour', 'day', 'week', 'month', 'year'] as c
 export type Datepart = (typeof DATEPARTS)[number];
 
 /** `{number: 1, datepart: day}`, or the shorthand `"1 day"` / `"24 hours"`. */
+// Positive and bounded: the columns are Postgres integers with CHECK (> 0).
+const intervalNumber = z.number().int().positive().max(100_000, 'must be at most 100000');
 const interval = z.union([
-  z.object({ number: z.number().int().positive(), datepart: z.enum(DATEPARTS) }).strict(),
+  z.object({ number: intervalNumber, datepart: z.enum(DATEPARTS) }).strict(),
   z
     .string()
     .regex(/^\s*\d+\s*(minute|hour|day|week|month|year)s?\s*$/i, 'must look like "1 day" or "24 hours"')
     .transform((s) => {
       const [, n, part] = /^\s*(\d+)\s*([a-z]+?)s?\s*$/i.exec(s)!;
       return { number: Number(n), datepart: part!.toLowerCase() as Datepart };
-    }),
+    })
+    .pipe(z.object({ number: intervalNumber, datepart: z.enum(DATEPARTS) })),
 ]);
 
 export const NodeConfigSchema = z

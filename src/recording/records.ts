@@ -50,7 +50,7 @@ function rowCounts(result: DbtNodeResult): Pick<ExecutionRecord, 'inserts' | 'up
   const rows = result.rowsAffected;
   if (rows === undefined) return {};
   const code = (result.adapterCode ?? '').toUpperCase();
-  if (/^(INSERT|SELECT|COPY|CREATE)/.test(code)) return { inserts: rows, totalRows: rows };
+  if (/^(INSERT|SELECT|COPY|CREATE TABLE)/.test(code)) return { inserts: rows, totalRows: rows };
   if (/^(UPDATE|MERGE)/.test(code)) return { updates: rows, totalRows: rows };
   if (/^DELETE/.test(code)) return { softDeletes: rows, totalRows: rows };
   return { totalRows: rows };
