@@ -9,7 +9,7 @@ import { describeDbtFailure, prepareInvocationPaths, startInvocation, type Runni
 import { EventTranslator, missingResult, resultFromRunResult } from '../src/dbt/translate.js';
 import type { ActivityDeps } from './deps.js';
 import { assertProjectDir, dbtNotFoundFailure } from './resolve-build-graph.js';
-import { superviseInvocation } from './supervise.js';
+import { keepHeartbeating, superviseInvocation } from './supervise.js';
 
 export interface RerunNodeInput {
   buildId: string;
@@ -55,11 +55,10 @@ export async function rerunNode(deps: ActivityDeps, input: RerunNodeInput): Prom
   } catch (err) {
     dbtNotFoundFailure(err);
   }
-  const { outcome, cancelled } = await superviseInvocation(running, {
-    heartbeatIntervalMs: deps.heartbeatIntervalMs,
-    stopGraceMs: deps.stopGraceMs,
-    details: () => ({ invocationId: running.invocationId(), nodesRun: results.size }),
-  }).catch(dbtNotFoundFailure);
+  const stopHeartbeats = keepHeartbeating(deps.heartbeatIntervalMs, () => ({ invocationId: running.invocationId(), nodesRun: results.size }));
+  const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs })
+    .catch(dbtNotFoundFailure)
+    .finally(stopHeartbeats);
   if (cancelled) throw cancelled;
 
   const runResults = await readRunResults(paths.targetPath, outcome.invocationId);

@@ -11,7 +11,7 @@ import { describeDbtFailure, prepareInvocationPaths } from '../src/dbt/invocatio
 import { planBuild } from '../src/dbt/plan.js';
 import { DbtNotFoundError } from '../src/dbt/process.js';
 import type { ActivityDeps } from './deps.js';
-import { superviseInvocation } from './supervise.js';
+import { keepHeartbeating, superviseInvocation } from './supervise.js';
 import { startInvocation } from '../src/dbt/invocation.js';
 
 export interface ResolveBuildGraphInput {
@@ -49,11 +49,10 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
       return dbtNotFoundFailure(err);
     }
   })();
-  const { outcome, cancelled } = await superviseInvocation(running, {
-    heartbeatIntervalMs: deps.heartbeatIntervalMs,
-    stopGraceMs: deps.stopGraceMs,
-    details: () => ({ phase: 'dbt ls' }),
-  }).catch(dbtNotFoundFailure);
+  const stopHeartbeats = keepHeartbeating(deps.heartbeatIntervalMs, () => ({ phase: 'dbt ls' }));
+  const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs })
+    .catch(dbtNotFoundFailure)
+    .finally(stopHeartbeats);
   if (cancelled) throw cancelled;
   if (outcome.exit.code !== 0) {
     throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);

@@ -1,19 +1,25 @@
 // The build activity: ONE `dbt build`, each node's result sent to its consumer the moment dbt
 // reports it, then a reconciliation with run_results.json so every consumer gets a report.
+// Its heartbeat is a checkpoint: an attempt that follows a dead worker resumes the build,
+// running only what had no result yet and reporting no consumer twice.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import path from 'node:path';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { NodeReport } from '../src/contracts/messages.js';
 import { FailureTypes } from '../src/contracts/status.js';
-import { readRunResults } from '../src/dbt/artifacts.js';
-import { buildArgs } from '../src/dbt/command.js';
+import { readManifest, readRunResults, type Manifest } from '../src/dbt/artifacts.js';
+import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint } from '../src/dbt/checkpoint.js';
+import { buildArgs, parseArgs, type InvocationPaths, type SelectionOverride } from '../src/dbt/command.js';
 import { DbtEventNames, nodeInfoOf } from '../src/dbt/events.js';
 import { describeDbtFailure, prepareInvocationPaths, startInvocation, type RunningInvocation } from '../src/dbt/invocation.js';
 import { ReportTracker, type TrackedConsumer } from '../src/dbt/report-tracker.js';
-import { EventTranslator, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';
+import { planResume, type ResumeSelection } from '../src/dbt/resume.js';
+import { argvBytes, createShadowProject, RESUME_SELECTOR } from '../src/dbt/shadow-project.js';
+import { EventTranslator, missingResult, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';
 import { ConsumerSignals } from '../src/temporal/consumer-signals.js';
 import type { ActivityDeps } from './deps.js';
 import { assertProjectDir, dbtNotFoundFailure } from './resolve-build-graph.js';
-import { superviseInvocation } from './supervise.js';
+import { keepHeartbeating, superviseInvocation } from './supervise.js';
 
 export interface RunBuildInput {
   buildId: string;
@@ -31,98 +37,165 @@ export interface RunBuildResult {
   /** Consumers reported from run_results.json or as not run, because no event came. */
   reconciled: number;
   signalFailures: number;
+  /** Set when this attempt resumed an earlier one: nodes it left out because they had finished. */
+  resumedAfter?: number;
 }
 
-/** The retry checkpoint, also visible in the Temporal UI as the activity's heartbeat details. */
-export interface BuildHeartbeat {
-  invocationId?: string;
-  /** Consumers whose report went out. */
-  reportedConsumers: string[];
-  /** Every node (tests included) dbt reported a result for. */
-  finishedNodes: string[];
-}
+/** Past this, a resumed build's selection goes to dbt as a YAML selector, not as arguments. */
+export const MAX_SELECTION_ARGV_BYTES = 128 * 1024;
 
 export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }: RunBuildInput): Promise<RunBuildResult> {
   assertProjectDir(input.projectDir);
-  const attempt = Context.current().info.attempt;
-  const resolvePaths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
-  const paths = await prepareInvocationPaths(input.projectDir, buildId, `build-${attempt}`, resolvePaths);
+  const ctx = Context.current();
+  const attempt = ctx.info.attempt;
+  const index = checkpointIndex(consumers);
+  const previous = attempt > 1 && isCheckpoint(ctx.info.heartbeatDetails) ? decodeCheckpoint(index, ctx.info.heartbeatDetails) : undefined;
 
-  let invocationId: string | undefined;
+  let invocationId = previous?.invocationId;
+  let dbtExitCode = previous?.dbtExitCode;
   const tracker = new ReportTracker(consumers, () => invocationId);
+  if (previous) tracker.restore(previous);
+
+  // Reports are checkpointed as delivered only once their signal went out.
+  const delivered = new Set(previous?.reported ?? []);
+  const undelivered = new Map<string, NodeReport>();
   const signals = new ConsumerSignals(deps.client, buildId, {
     concurrency: deps.signalConcurrency,
+    onDelivered: (report) => {
+      delivered.add(report.uniqueId);
+      undelivered.delete(report.uniqueId);
+    },
     onError: (uniqueId, err) => console.error(`watcher: could not signal ${uniqueId}: ${String(err)}`),
   });
-  const deliver = (reports: NodeReport[]) => reports.forEach((r) => signals.report(r));
+  const deliver = (reports: NodeReport[]) => {
+    for (const r of reports) {
+      undelivered.set(r.uniqueId, r);
+      signals.report(r);
+    }
+  };
+  const stopHeartbeats = keepHeartbeating(deps.heartbeatIntervalMs, () =>
+    encodeCheckpoint(index, {
+      invocationId,
+      reported: [...delivered],
+      finished: tracker.finishedStatuses(),
+      partials: [...tracker.openPartials(), ...[...undelivered.values()].map((r) => ({ uniqueId: r.uniqueId, node: r.node, tests: r.tests }))],
+      dbtExitCode,
+    }),
+  );
 
-  const translator = new EventTranslator();
+  try {
+    // Reports that were complete but not delivered when the last worker died.
+    deliver(tracker.completeReady(Date.now()));
+
+    let openBefore = tracker.openCount();
+    let dbtVersion: string | undefined;
+    let skippedBelow = new Map<string, string>();
+    if (dbtExitCode === undefined) {
+      const resolvePaths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
+      const paths = await prepareInvocationPaths(input.projectDir, buildId, `build-${attempt}`, resolvePaths);
+      let override: SelectionOverride | undefined;
+      if (previous && previous.finished.size > 0) {
+        const resume = planResume(await parseManifest(deps, input, buildId, attempt), previous.finished, index);
+        skippedBelow = resume.skippedBelow;
+        override = await resumeOverride(input, resume, paths);
+      }
+
+      const translator = new EventTranslator();
+      let running: RunningInvocation;
+      try {
+        running = startInvocation({
+          dbtBin: deps.dbtBin,
+          args: buildArgs(input, paths, override),
+          cwd: input.projectDir,
+          env: deps.dbtEnv,
+          onEvent: (event) => {
+            if (event.invocationId) invocationId = event.invocationId;
+            if (event.name === DbtEventNames.nodeStart) {
+              const info = nodeInfoOf(event);
+              if (info && tracker.isConsumer(info.unique_id)) signals.started(info.unique_id, utcTimestamp(info.node_started_at) ?? event.ts);
+            } else {
+              const result = translator.translate(event);
+              if (result) deliver(tracker.record(result, Date.parse(event.ts) || Date.now()));
+            }
+          },
+        });
+      } catch (err) {
+        dbtNotFoundFailure(err);
+      }
+      const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs }).catch(dbtNotFoundFailure);
+      dbtVersion = outcome.dbtVersion;
+
+      // Whatever happened, run_results.json (when dbt wrote it for this invocation) is the truth
+      // for nodes whose NodeFinished never came: fail-fast, a crashed thread, Ctrl-C.
+      openBefore = tracker.openCount();
+      const runResults = await readRunResults(paths.targetPath, outcome.invocationId);
+      for (const entry of runResults?.results ?? []) deliver(tracker.record(resultFromRunResult(entry), Date.now()));
+
+      if (cancelled) {
+        await signals.drain();
+        throw cancelled;
+      }
+      if (outcome.exit.code !== 0 && outcome.exit.code !== 1) {
+        // dbt's "unhandled error" (2): parse error, bad profile, killed. Consumers still open
+        // are told by the producer, which owns the build's failure.
+        await signals.drain();
+        throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);
+      }
+      dbtExitCode = outcome.exit.code;
+    }
+
+    // Below a failure from before the resume, dbt did not run anything: say why.
+    for (const [id, because] of skippedBelow) {
+      deliver(tracker.record({ ...missingResult(id, 'not_run', `skipped: upstream ${because} failed before the build resumed`), status: 'skipped', dbtStatus: 'skipped' }, Date.now()));
+    }
+    deliver(tracker.completeAll('not_run', 'dbt never ran this node (it reported no result: fail-fast, or an upstream ephemeral model failed)', true, Date.now()));
+    const stats = await signals.drain();
+    return {
+      invocationId,
+      dbtVersion,
+      exitCode: dbtExitCode ?? null,
+      reported: stats.delivered + stats.notFound,
+      reconciled: openBefore,
+      signalFailures: stats.failed,
+      ...(previous ? { resumedAfter: previous.finished.size } : {}),
+    };
+  } finally {
+    stopHeartbeats();
+  }
+}
+
+/** The graph, for a resumed attempt that must know what to leave out before dbt starts. */
+async function parseManifest(deps: ActivityDeps, input: BuildInput, buildId: string, attempt: number): Promise<Manifest> {
+  const paths = await prepareInvocationPaths(input.projectDir, buildId, `parse-${attempt}`);
   let running: RunningInvocation;
   try {
-    running = startInvocation({
-      dbtBin: deps.dbtBin,
-      args: buildArgs(input, paths),
-      cwd: input.projectDir,
-      env: deps.dbtEnv,
-      onEvent: (event) => {
-        invocationId ??= event.invocationId || undefined;
-        if (event.name === DbtEventNames.nodeStart) {
-          const info = nodeInfoOf(event);
-          if (info && tracker.isConsumer(info.unique_id)) {
-            signals.started(info.unique_id, utcTimestamp(info.node_started_at) ?? event.ts);
-          }
-        } else {
-          const result = translator.translate(event);
-          if (result) deliver(tracker.record(result, Date.parse(event.ts) || Date.now()));
-        }
-      },
-    });
+    running = startInvocation({ dbtBin: deps.dbtBin, args: parseArgs(input, paths), cwd: input.projectDir, env: deps.dbtEnv });
   } catch (err) {
     dbtNotFoundFailure(err);
   }
+  const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs }).catch(dbtNotFoundFailure);
+  if (cancelled) throw cancelled;
+  if (outcome.exit.code !== 0) throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);
+  const manifest = await readManifest(paths.targetPath);
+  if (!manifest) throw new Error(`dbt parse wrote no manifest in ${paths.targetPath}`);
+  return manifest;
+}
 
-  const { outcome, cancelled } = await superviseInvocation(running, {
-    heartbeatIntervalMs: deps.heartbeatIntervalMs,
-    stopGraceMs: deps.stopGraceMs,
-    details: (): BuildHeartbeat => ({
-      invocationId,
-      reportedConsumers: tracker.completedConsumers(),
-      finishedNodes: tracker.finishedNodes(),
-    }),
-  }).catch(dbtNotFoundFailure);
-
-  // Whatever happened, run_results.json (when dbt wrote it for this invocation) is the truth
-  // for nodes whose NodeFinished never came: fail-fast, a crashed thread, Ctrl-C.
-  const openBefore = tracker.openCount();
-  const runResults = await readRunResults(paths.targetPath, outcome.invocationId);
-  for (const entry of runResults?.results ?? []) deliver(tracker.record(resultFromRunResult(entry), Date.now()));
-
-  if (cancelled) {
-    await signals.drain();
-    throw cancelled;
-  }
-  if (outcome.exit.code !== 0 && outcome.exit.code !== 1) {
-    // dbt's "unhandled error" (2): parse error, bad profile, killed. Consumers still open are
-    // told by the producer, which owns the build's failure.
-    await signals.drain();
-    throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);
-  }
-
-  deliver(
-    tracker.completeAll(
-      'not_run',
-      'dbt never ran this node (it reported no result: fail-fast, or an upstream ephemeral model failed)',
-      true,
-      Date.now(),
-    ),
-  );
-  const stats = await signals.drain();
-  return {
-    invocationId: outcome.invocationId,
-    dbtVersion: outcome.dbtVersion,
-    exitCode: outcome.exit.code,
-    reported: stats.delivered + stats.notFound,
-    reconciled: openBefore,
-    signalFailures: stats.failed,
-  };
+/** Plain flags while they fit; a YAML selector in a shadow project past the OS argument limit. */
+async function resumeOverride(
+  input: BuildInput,
+  resume: ResumeSelection,
+  paths: InvocationPaths,
+  maxArgvBytes = Number(process.env.WATCHER_MAX_SELECTION_ARGV_BYTES) || MAX_SELECTION_ARGV_BYTES,
+): Promise<SelectionOverride> {
+  const flags: SelectionOverride = { kind: 'flags', select: resume.select, exclude: resume.exclude };
+  // `--selector` cannot be combined with more flags: a selector build always resumes by YAML.
+  if (!input.selector && argvBytes(buildArgs(input, paths, flags)) <= maxArgvBytes) return flags;
+  const shadowDir = path.join(path.dirname(paths.targetPath), 'project');
+  await createShadowProject(input.projectDir, shadowDir, {
+    select: [...(input.select ?? []), ...resume.select],
+    selector: input.selector,
+    exclude: [...(input.exclude ?? []), ...resume.exclude],
+  });
+  return { kind: 'selector', projectDir: shadowDir, selector: RESUME_SELECTOR };
 }

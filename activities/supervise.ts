@@ -1,8 +1,18 @@
-// Heartbeats and cancellation for an activity that runs dbt: the heartbeat goes out on a timer
-// (dbt can be silent for minutes inside one query), and a cancellation stops dbt's whole
-// process group before the activity reports back.
+// Heartbeats and cancellation for activities that run dbt: the heartbeat goes out on a timer
+// for the activity's whole life (dbt can be silent for minutes inside one query, and signals
+// can take a while to drain), and a cancellation stops dbt's whole process group before the
+// activity reports back.
 import { Context } from '@temporalio/activity';
 import type { InvocationOutcome, RunningInvocation } from '../src/dbt/invocation.js';
+
+/** Heartbeat `details()` every `intervalMs` until the returned function is called. */
+export function keepHeartbeating(intervalMs: number, details: () => unknown): () => void {
+  const ctx = Context.current();
+  const beat = () => ctx.heartbeat(details());
+  beat();
+  const timer = setInterval(beat, intervalMs);
+  return () => clearInterval(timer);
+}
 
 export interface Supervised {
   outcome: InvocationOutcome;
@@ -10,15 +20,10 @@ export interface Supervised {
   cancelled?: unknown;
 }
 
-export async function superviseInvocation(
-  running: RunningInvocation,
-  options: { heartbeatIntervalMs: number; stopGraceMs: number; details: () => unknown },
-): Promise<Supervised> {
+/** Wait for dbt to end; if the activity is canceled meanwhile, stop dbt first. */
+export async function superviseInvocation(running: RunningInvocation, options: { stopGraceMs: number }): Promise<Supervised> {
   const ctx = Context.current();
   let cancelled: unknown;
-  const beat = () => ctx.heartbeat(options.details());
-  beat();
-  const timer = setInterval(beat, options.heartbeatIntervalMs);
   const onAbort = () => {
     cancelled = ctx.cancellationSignal.reason ?? new Error('activity cancelled');
     void running.process.stop(options.stopGraceMs);
@@ -29,7 +34,6 @@ export async function superviseInvocation(
     const outcome = await running.outcome;
     return { outcome, cancelled };
   } finally {
-    clearInterval(timer);
     ctx.cancellationSignal.removeEventListener('abort', onAbort);
   }
 }

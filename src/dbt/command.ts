@@ -15,9 +15,9 @@ export function resolveProfilesDir(flags: Pick<RerunFlags, 'projectDir' | 'profi
 }
 
 /** Flags shared by every command: project, profile, target, vars and private paths. */
-function commonFlags(flags: RerunFlags, paths: InvocationPaths): string[] {
+function commonFlags(flags: RerunFlags, paths: InvocationPaths, profilesBase = flags): string[] {
   const args = ['--project-dir', flags.projectDir];
-  const profilesDir = resolveProfilesDir(flags);
+  const profilesDir = resolveProfilesDir(profilesBase);
   if (profilesDir) args.push('--profiles-dir', profilesDir);
   if (flags.target) args.push('--target', flags.target);
   if (flags.vars && Object.keys(flags.vars).length > 0) args.push('--vars', JSON.stringify(flags.vars));
@@ -37,6 +37,11 @@ function selectionFlags(sel: Pick<BuildInput, 'select' | 'exclude' | 'selector'>
   if (sel.exclude?.length) args.push('--exclude', ...sel.exclude);
   if (sel.selector) args.push('--selector', sel.selector);
   return args;
+}
+
+/** `dbt parse`: the manifest only (a resumed build needs the graph before it starts dbt). */
+export function parseArgs(flags: RerunFlags, paths: InvocationPaths): string[] {
+  return ['parse', '--quiet', '--no-use-colors', ...commonFlags(flags, paths)];
 }
 
 /** `dbt ls`: dbt's own selection, resolved once. One JSON object per selected node on stdout. */
@@ -60,9 +65,29 @@ export function listArgs(input: BuildInput, paths: InvocationPaths): string[] {
   ];
 }
 
-/** The one `dbt build` of a build. */
-export function buildArgs(input: BuildInput, paths: InvocationPaths): string[] {
-  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(input, paths), ...selectionFlags(input)];
+/** How a resumed build narrows the build's selection. */
+export type SelectionOverride =
+  /** Plain flags: the build's selection plus these. */
+  | { kind: 'flags'; select: string[]; exclude: string[] }
+  /** A YAML selector in a shadow project (for selections past the OS argument limit). */
+  | { kind: 'selector'; projectDir: string; selector: string };
+
+/** The one `dbt build` of a build (or of its resumed attempt). */
+export function buildArgs(input: BuildInput, paths: InvocationPaths, override?: SelectionOverride): string[] {
+  let selection: string[];
+  let flags: RerunFlags = input;
+  if (!override) {
+    selection = selectionFlags(input);
+  } else if (override.kind === 'flags') {
+    // Extra selects must not narrow an empty (= everything) selection to just themselves.
+    const select = override.select.length ? [...(input.select?.length ? input.select : ['fqn:*']), ...override.select] : input.select;
+    selection = selectionFlags({ select, exclude: [...(input.exclude ?? []), ...override.exclude], selector: input.selector });
+  } else {
+    flags = { ...input, projectDir: override.projectDir };
+    selection = ['--selector', override.selector];
+  }
+  // profilesDir stays relative to the real project, not the shadow one.
+  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths, input), ...selection];
   if (input.threads) args.push('--threads', String(input.threads));
   if (input.failFast) args.push('--fail-fast');
   if (input.fullRefresh) args.push('--full-refresh');

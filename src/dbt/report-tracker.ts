@@ -2,12 +2,19 @@
 // node and all of its tests have results (a test with two parents counts for both).
 // Pure logic: no I/O, so the build activity and single-node reruns share it.
 import type { DbtNodeResult, NodeReport } from '../contracts/messages.js';
+import type { ResultStatus } from '../contracts/status.js';
 import { missingResult } from './translate.js';
 
 interface Pending {
   node?: DbtNodeResult;
   tests: Map<string, DbtNodeResult | undefined>;
   completedAtMs?: number;
+}
+
+export interface PartialReport {
+  uniqueId: string;
+  node?: DbtNodeResult;
+  tests: DbtNodeResult[];
 }
 
 export interface TrackedConsumer {
@@ -18,7 +25,8 @@ export interface TrackedConsumer {
 export class ReportTracker {
   private readonly pending = new Map<string, Pending>();
   private readonly testParents = new Map<string, string[]>();
-  private readonly seen = new Set<string>();
+  /** Every node (consumer or test) with a result, and that result's status. */
+  private readonly statuses = new Map<string, ResultStatus>();
   private readonly done = new Set<string>();
 
   constructor(
@@ -40,9 +48,31 @@ export class ReportTracker {
     return [...this.done];
   }
 
-  /** Every node (consumer or test) with a result. */
-  finishedNodes(): string[] {
-    return [...this.seen];
+  /** Every node (consumer or test) with a result, with its status. */
+  finishedStatuses(): ReadonlyMap<string, ResultStatus> {
+    return this.statuses;
+  }
+
+  /** Open reports that already have some results (what a resumed build must not lose). */
+  openPartials(): PartialReport[] {
+    const out: PartialReport[] = [];
+    for (const [uniqueId, p] of this.pending) {
+      const tests = [...p.tests.values()].filter((t): t is DbtNodeResult => t !== undefined);
+      if (p.node || tests.length) out.push({ uniqueId, node: p.node, tests });
+    }
+    return out;
+  }
+
+  /** Continue from a checkpoint: reported consumers stay reported, partial results are kept. */
+  restore(checkpoint: { reported: Iterable<string>; finished: ReadonlyMap<string, ResultStatus>; partials: readonly PartialReport[] }): void {
+    this.markReported(checkpoint.reported);
+    for (const [id, status] of checkpoint.finished) this.statuses.set(id, status);
+    for (const partial of checkpoint.partials) {
+      const p = this.pending.get(partial.uniqueId);
+      if (!p) continue;
+      if (partial.node) p.node = partial.node;
+      for (const t of partial.tests) if (p.tests.has(t.uniqueId)) p.tests.set(t.uniqueId, t);
+    }
   }
 
   /** Mark consumers as already reported (a resumed build must not report them twice). */
@@ -54,10 +84,10 @@ export class ReportTracker {
 
   /** Record one result; returns the reports it completed. The first result of a node wins. */
   record(result: DbtNodeResult, atMs: number): NodeReport[] {
-    if (this.seen.has(result.uniqueId)) return [];
+    if (this.statuses.has(result.uniqueId)) return [];
     const owners = this.pending.has(result.uniqueId) ? [result.uniqueId] : (this.testParents.get(result.uniqueId) ?? []);
     if (owners.length === 0) return [];
-    this.seen.add(result.uniqueId);
+    this.statuses.set(result.uniqueId, result.status);
     const completed: NodeReport[] = [];
     for (const owner of owners) {
       const p = this.pending.get(owner);
@@ -67,6 +97,15 @@ export class ReportTracker {
       if (p.node && [...p.tests.values()].every((t) => t !== undefined)) completed.push(this.complete(owner, p, atMs));
     }
     return completed;
+  }
+
+  /** Reports that are complete without a new result (after a restore). */
+  completeReady(atMs: number): NodeReport[] {
+    const out: NodeReport[] = [];
+    for (const [id, p] of [...this.pending]) {
+      if (p.node && [...p.tests.values()].every((t) => t !== undefined)) out.push(this.complete(id, p, atMs));
+    }
+    return out;
   }
 
   /** Close every open report, filling what dbt never reported with `status`. */

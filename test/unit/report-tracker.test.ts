@@ -99,7 +99,7 @@ describe('ReportTracker.record', () => {
     const t = tracker();
     expect(t.record(result('model.shop.other'), 1)).toEqual([]);
     expect(t.record(result('test.shop.orphan'), 2)).toEqual([]);
-    expect(t.finishedNodes()).toEqual([]);
+    expect([...t.finishedStatuses().keys()]).toEqual([]);
     expect(t.openCount()).toBe(3);
   });
 
@@ -107,7 +107,7 @@ describe('ReportTracker.record', () => {
     const t = tracker();
     t.record(result(ORDERS), 1);
     t.record(result(T_REL), 2);
-    expect(t.finishedNodes().sort()).toEqual([ORDERS, T_REL]);
+    expect([...t.finishedStatuses().keys()].sort()).toEqual([ORDERS, T_REL]);
     expect(t.isConsumer(ORDERS)).toBe(true);
     expect(t.isConsumer(PAYMENTS)).toBe(true);
     expect(t.isConsumer(T_REL)).toBe(false);
