@@ -35,6 +35,20 @@ export async function notifyConsumers(deps: ActivityDeps, input: NotifyConsumers
   return stats.delivered;
 }
 
+/** Wait (long poll, heartbeating) until a workflow has closed, whatever its outcome. */
+export async function waitForWorkflowClose(deps: ActivityDeps, input: { workflowId: string }): Promise<void> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), deps.heartbeatIntervalMs);
+  try {
+    await Promise.race([
+      deps.client.workflow.getHandle(input.workflowId).result().catch(() => undefined),
+      new Promise<never>((_, reject) => ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason), { once: true })),
+    ]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export interface UpstreamOutcome {
   uniqueId: string;
   ok: boolean;

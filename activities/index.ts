@@ -1,6 +1,6 @@
 // The worker's activities, bound to their dependencies. Workflows import the *type* only.
 import type { ActivityDeps } from './deps.js';
-import { notifyConsumers, waitForConsumers } from './consumers.js';
+import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
 import { recordBuildStart, recordExecutions } from './record.js';
 import { rerunNode } from './rerun-node.js';
 import { resolveBuildGraph } from './resolve-build-graph.js';
@@ -13,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     rerunNode: rerunNode.bind(null, deps),
     notifyConsumers: notifyConsumers.bind(null, deps),
     waitForConsumers: waitForConsumers.bind(null, deps),
+    waitForWorkflowClose: waitForWorkflowClose.bind(null, deps),
     recordBuildStart: recordBuildStart.bind(null, deps),
     recordExecutions: recordExecutions.bind(null, deps),
   };

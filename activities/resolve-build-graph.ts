@@ -1,6 +1,7 @@
 // Resolve the build's selected graph once, with dbt's own selection (`dbt ls`) and manifest.
 import { ApplicationFailure } from '@temporalio/activity';
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { BuildPlan } from '../src/contracts/messages.js';
@@ -69,5 +70,16 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
   }
   const manifest = await readManifest(paths.targetPath);
   if (!manifest) throw new Error(`dbt ls did not write ${path.join(paths.targetPath, 'manifest.json')}`);
-  return planBuild(manifest, selected);
+  return { ...planBuild(manifest, selected), targetKey: targetKeyOf(input) };
+}
+
+/** (real project directory, target): two builds with the same key write the same relations. */
+export function targetKeyOf(input: Pick<BuildInput, 'projectDir' | 'target'>): string {
+  let dir = input.projectDir;
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    // checked by assertProjectDir already
+  }
+  return createHash('sha256').update(`${dir}\u0000${input.target ?? ''}`).digest('hex').slice(0, 32);
 }

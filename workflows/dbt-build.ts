@@ -14,17 +14,19 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { WatcherActivities } from '../activities/index.js';
 import { parseBuildInput, rerunFlagsOf, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
 import {
   progressQuery,
+  releaseTargetSignal,
   type BuildPlan,
   type BuildProgress,
   type NodeOutcome,
   type NodeProgress,
   type PlannedNode,
 } from '../src/contracts/messages.js';
-import { BUILD_ID_PATTERN, nodeWorkflowId, SearchAttributes } from '../src/contracts/names.js';
+import { BUILD_ID_PATTERN, nodeWorkflowId, SearchAttributes, targetGuardWorkflowId } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
 import { FailureTypes, isPassingNodeStatus, type NodeStatus } from '../src/contracts/status.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
@@ -39,6 +41,7 @@ import {
 } from '../src/recording/records.js';
 import { dbtNode } from './dbt-node.js';
 import { BuildRecording } from './recording.js';
+import { dbtTargetGuard } from './target-guard.js';
 
 /** The longest a build may run; consumers wait this long (plus a margin) at most. */
 const BUILD_TIMEOUT_SECONDS = 24 * 3600;
@@ -46,6 +49,11 @@ const BUILD_TIMEOUT_SECONDS = 24 * 3600;
 const START_CHUNK = 200;
 
 const NON_RETRYABLE = [FailureTypes.dbtInvocation, FailureTypes.invalidInput];
+const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
+  startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
+  heartbeatTimeout: '1 minute',
+  retry: { maximumInterval: '1 minute' },
+});
 const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
@@ -79,6 +87,18 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   ]);
 
   const recording = new BuildRecording();
+  let guard: ChildWorkflowHandle<typeof dbtTargetGuard> | undefined;
+  const releaseTarget = async () => {
+    const held = guard;
+    guard = undefined;
+    // A guard canceled along with a canceled build is released already.
+    if (held) {
+      await CancellationScope.nonCancellable(async () => {
+        await held.signal(releaseTargetSignal);
+        await held.result();
+      }).catch(() => undefined);
+    }
+  };
   const buildKey = buildExecutionKey(workflowId, runId);
   let root: ExecutionRecord | undefined;
   const planned = new Map<string, PlannedNode>();
@@ -156,6 +176,11 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
       input = { ...input, vars: { ...input.vars, watcher_watermark: started?.watermark ?? null, watcher_next_watermark: input.nextWatermark } };
     }
 
+    if (input.overlap !== 'allow') {
+      progress.phase = 'queued';
+      guard = await acquireTarget(plan, input);
+    }
+
     progress.phase = 'starting';
     const consumers = await startConsumers(buildId, input, plan);
     const ended = consumers.map(({ node, handle }) =>
@@ -187,11 +212,14 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
 
     progress.phase = 'waiting_for_nodes';
     await Promise.all(ended);
+    // Every node ended (retries included): nothing of this build writes to the target any more.
+    await releaseTarget();
   } catch (err) {
     const canceled = isCancellation(err);
     progress.phase = canceled ? 'canceled' : 'failed';
     progress.error ??= failureMessage(err);
     upsertSearchAttributes([{ key: SearchAttributes.status, value: canceled ? 'canceled' : 'error' }]);
+    await releaseTarget();
     await finishRecording(canceled ? 'canceled' : 'error');
     throw err;
   }
@@ -217,6 +245,34 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   }
   progress.phase = 'succeeded';
   return withCounts(progress);
+}
+
+/**
+ * One build at a time per (project, target): the guard child's workflow ID is the lock.
+ * `queue` waits for the holder to close (the holder's close policy frees it even when the
+ * holder is terminated); `reject` fails at once.
+ */
+async function acquireTarget(plan: BuildPlan, input: BuildInput): Promise<ChildWorkflowHandle<typeof dbtTargetGuard>> {
+  const workflowId = targetGuardWorkflowId(plan.targetKey);
+  for (;;) {
+    try {
+      return await startChild(dbtTargetGuard, {
+        workflowId,
+        args: [{ buildWorkflowId: workflowInfo().workflowId, projectDir: input.projectDir, target: input.target }],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        staticSummary: `dbt target lock: ${plan.projectName} (target ${input.target ?? 'default'})`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (input.overlap === 'reject') {
+        throw ApplicationFailure.nonRetryable(
+          `another build is running on ${input.projectDir} (target ${input.target ?? 'default'}); it holds ${workflowId}`,
+          FailureTypes.buildOverlap,
+        );
+      }
+      await waitForWorkflowClose({ workflowId });
+    }
+  }
 }
 
 async function startConsumers(

@@ -1,3 +1,4 @@
 // Workflow entry point for the worker's bundle: deterministic workflow code only.
 export { dbtBuild } from './dbt-build.js';
 export { dbtNode } from './dbt-node.js';
+export { dbtTargetGuard } from './target-guard.js';

@@ -100,3 +100,16 @@ export async function statusCommand(client: Client, buildId: string, json: boole
   if (running) return 0;
   return ok ? 0 : 1;
 }
+
+/** `watcher cancel <buildId>`: request cancellation; by default wait until the build has closed. */
+export async function cancelCommand(client: Client, buildId: string, wait: boolean): Promise<number> {
+  const handle = client.workflow.getHandle(buildWorkflowId(buildId));
+  const requested = Date.now();
+  await handle.cancel();
+  console.error(`watcher: cancellation of build ${buildId} requested`);
+  if (!wait) return 0;
+  await handle.result().catch(() => undefined);
+  const { status } = await handle.describe();
+  console.log(`build ${buildId}: ${status.name.toLowerCase()} after ${((Date.now() - requested) / 1000).toFixed(1)} s`);
+  return status.name === 'CANCELLED' ? 0 : 1;
+}

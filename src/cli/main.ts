@@ -7,7 +7,7 @@ import { connectClient } from '../client.js';
 import { loadConfig } from '../config.js';
 import { ensureToolchain } from '../toolchain.js';
 import { runWorker } from '../worker.js';
-import { buildCommand, statusCommand } from './build.js';
+import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { runsCommand } from './runs.js';
 import { migrate } from '../store/migrate.js';
@@ -121,6 +121,20 @@ program
     const { client, close } = await connectClient(config);
     try {
       process.exitCode = await buildCommand(client, config, raw, { progress: opts.progress !== false, json: opts.json === true });
+    } finally {
+      await close();
+    }
+  });
+
+program
+  .command('cancel')
+  .description('cancel a build: dbt gets SIGINT (then SIGTERM, SIGKILL), its nodes end canceled')
+  .argument('<buildId>')
+  .option('--no-wait', 'return once the cancellation is requested')
+  .action(async (buildId: string, opts: { wait: boolean }) => {
+    const { client, close } = await connectClient(loadConfig());
+    try {
+      process.exitCode = await cancelCommand(client, buildId, opts.wait);
     } finally {
       await close();
     }

@@ -88,6 +88,8 @@ export interface PlannedNode {
 export interface BuildPlan {
   projectName: string;
   dbtVersion: string;
+  /** Identifies (project directory, target): builds with the same key write the same relations. */
+  targetKey: string;
   nodes: PlannedNode[];
   testCount: number;
 }
@@ -96,6 +98,9 @@ export interface BuildPlan {
 export const nodeStartedSignal = defineSignal<[{ startedAt: string }]>('nodeStarted');
 /** Sent by the build activity when a consumer's node and all its tests have results. Idempotent. */
 export const nodeReportSignal = defineSignal<[NodeReport]>('nodeReport');
+
+/** Sent by a build to the target guard it holds when it is done with the target. */
+export const releaseTargetSignal = defineSignal('releaseTarget');
 
 /** A consumer's state, for `temporal workflow query --name nodeState`. */
 export interface NodeState {
@@ -139,7 +144,7 @@ export interface NodeProgress {
   tests?: { total: number; passed: number; warned: number; failed: number };
 }
 
-export type BuildPhase = 'resolving' | 'starting' | 'building' | 'waiting_for_nodes' | 'succeeded' | 'failed' | 'canceled';
+export type BuildPhase = 'resolving' | 'queued' | 'starting' | 'building' | 'waiting_for_nodes' | 'succeeded' | 'failed' | 'canceled';
 
 /** The producer's `progress` query result, and its return value (the per-node summary). */
 export interface BuildProgress {

@@ -4,6 +4,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const BUILD_WORKFLOW_TYPE = 'dbtBuild';
 export const NODE_WORKFLOW_TYPE = 'dbtNode';
+/** Holds a (project, target) while one build writes to it: see the README's overlap policy. */
+export const TARGET_GUARD_WORKFLOW_TYPE = 'dbtTargetGuard';
 export const DEFAULT_TASK_QUEUE = 'watcher';
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -15,6 +17,11 @@ export function buildWorkflowId(buildId: string): string {
 /** Workflow ID of the consumer of one dbt node in one build. */
 export function nodeWorkflowId(buildId: string, uniqueId: string): string {
   return `watcher/${buildId}/${uniqueId}`;
+}
+
+/** Workflow ID of the guard of one (project, target): at most one build holds it. */
+export function targetGuardWorkflowId(targetKey: string): string {
+  return `watcher-lock/${targetKey}`;
 }
 
 /** A build ID must be safe in workflow IDs, file paths and visibility queries. */

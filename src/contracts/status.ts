@@ -37,6 +37,7 @@ export const FailureTypes = {
   dbtInvocation: 'DbtInvocationError',
   nothingSelected: 'NothingSelected',
   recording: 'RecordingError',
+  buildOverlap: 'BuildOverlap',
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
 

@@ -5,6 +5,7 @@ import { isConsumerResourceType, isTestResourceType, type AddressSpec, type Buil
 import { parseNodeConfig } from '../contracts/node-config.js';
 import { displayRelation, type Manifest, type ManifestNode } from './artifacts.js';
 
+/** The selected graph (its `targetKey` is left to the caller, which knows the machine). */
 export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>): BuildPlan {
   const lookup = (id: string): ManifestNode | undefined => manifest.nodes[id] ?? manifest.unit_tests?.[id];
 
@@ -64,6 +65,7 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
   return {
     projectName: manifest.metadata.project_name ?? 'unknown',
     dbtVersion: manifest.metadata.dbt_version ?? 'unknown',
+    targetKey: '',
     nodes: topologicalOrder([...consumers.values()]),
     testCount,
   };
