@@ -193,8 +193,9 @@ async function resumeOverride(
   if (!input.selector && argvBytes(buildArgs(input, paths, flags)) <= maxArgvBytes) return flags;
   const shadowDir = path.join(path.dirname(paths.targetPath), 'project');
   await createShadowProject(input.projectDir, shadowDir, {
-    select: [...(input.select ?? []), ...resume.select],
+    select: input.select ?? [],
     selector: input.selector,
+    extraSelect: resume.select,
     exclude: [...(input.exclude ?? []), ...resume.exclude],
   });
   return { kind: 'selector', projectDir: shadowDir, selector: RESUME_SELECTOR };

@@ -86,8 +86,10 @@ export function buildArgs(input: BuildInput, paths: InvocationPaths, override?: 
     flags = { ...input, projectDir: override.projectDir };
     selection = ['--selector', override.selector];
   }
-  // profilesDir stays relative to the real project, not the shadow one.
+  // profilesDir stays relative to the real project, not the shadow one. A resumed build lists
+  // its tests itself (see resume.ts): no indirect selection.
   const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths, input), ...selection];
+  if (override) args.push('--indirect-selection', 'empty');
   if (input.threads) args.push('--threads', String(input.threads));
   if (input.failFast) args.push('--fail-fast');
   if (input.fullRefresh) args.push('--full-refresh');

@@ -6,7 +6,7 @@ import { isConsumerResourceType, isTestResourceType } from '../contracts/message
 import type { Manifest, ManifestNode } from './artifacts.js';
 
 export interface ResumeSelection {
-  /** Extra dbt selectors to add to the build's selection (unfinished tests of finished models). */
+  /** Extra dbt selectors to add to the build's selection (every unfinished test; run with indirect selection off). */
   select: string[];
   /** dbt selectors to exclude. */
   exclude: string[];
@@ -70,13 +70,14 @@ export function planResume(manifest: Manifest, finished: ReadonlyMap<string, Res
     }
   }
 
-  // Tests of models that finished but whose tests did not: selected explicitly, since
-  // indirect selection no longer reaches them once their model is excluded.
+  // Every unfinished test of the build, selected explicitly: the resumed build runs with
+  // indirect selection off, because excluding a finished model would also drop its
+  // unfinished tests (dbt applies indirect selection to exclusions too).
   const select: string[] = [];
   for (const id of planned) {
     const node = lookup(id);
     if (!node || finished.has(id) || skippedBelow.has(id) || !isTestResourceType(node.resource_type)) continue;
-    if ((node.depends_on?.nodes ?? []).some((p) => finished.has(p))) select.push(exactSelector(node));
+    select.push(exactSelector(node));
   }
   return { select, exclude: [...new Set(exclude)], skippedBelow };
 }

@@ -14,9 +14,11 @@ export function argvBytes(args: readonly string[]): number {
 }
 
 export interface SelectorDefinition {
-  /** CLI-style selectors (or a named selector) of the build, as a union. */
+  /** The build's own selection: CLI-style selectors, or a named selector (none = everything). */
   select: string[];
   selector?: string;
+  /** Added to the build's selection. */
+  extraSelect: string[];
   exclude: string[];
 }
 
@@ -38,6 +40,7 @@ export async function createShadowProject(projectDir: string, shadowDir: string,
   if (definition.selector) union.push({ method: 'selector', value: definition.selector });
   union.push(...definition.select);
   if (union.length === 0) union.push('fqn:*');
+  union.push(...definition.extraSelect);
   if (definition.exclude.length) union.push({ exclude: definition.exclude });
   selectors.push({ name: RESUME_SELECTOR, description: 'written by Watcher to resume a build', definition: { union } });
   await writeFile(path.join(shadowDir, 'selectors.yml'), YAML.stringify({ selectors }));

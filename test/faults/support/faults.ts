@@ -1,0 +1,84 @@
+// Helpers for the fault suite: workers in child processes, dbt process lookups, and waits on
+// a build's progress, all bounded.
+import type { Client } from '@temporalio/client';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { progressQuery, type BuildProgress } from '../../../src/contracts/messages.js';
+import { buildWorkflowId } from '../../../src/contracts/names.js';
+import { PROJECT_ROOT } from '../../../src/toolchain.js';
+import { stack } from '../../support/stack.js';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+export async function startWorkerProcess(taskQueue: string, extraEnv: Record<string, string | undefined> = {}): Promise<WorkerProcess> {
+  const s = stack();
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test/faults/support/worker-process.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      WATCHER_TEST_ADDRESS: s.temporalAddress,
+      WATCHER_TEST_TASK_QUEUE: taskQueue,
+      WATCHER_TEST_BUNDLE: s.bundlePath,
+      WATCHER_TEST_DBT_ENV: JSON.stringify(s.dbtEnv),
+      DATABASE_URL: s.databaseUrl,
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (output += String(d)));
+  child.stderr!.on('data', (d) => (output += String(d)));
+  await waitUntil('the worker process to start', () => output.includes('worker ready') || child.exitCode !== null, 60_000);
+  if (child.exitCode !== null) throw new Error(`worker process exited: ${output}`);
+  return {
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** dbt processes of one build (their command lines carry the build's private paths). */
+export function dbtProcessesOf(buildId: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', `target/watcher/${buildId}/`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+export async function progressOf(client: Client, buildId: string): Promise<BuildProgress | undefined> {
+  return client.workflow.getHandle(buildWorkflowId(buildId)).query(progressQuery).catch(() => undefined);
+}
+
+/** Count the `nodeReport` signals a consumer received (all runs of it). */
+export async function reportSignalsOf(client: Client, workflowId: string): Promise<number> {
+  let count = 0;
+  const handle = client.workflow.getHandle(workflowId);
+  const history = await handle.fetchHistory();
+  for (const event of history.events ?? []) {
+    if (event.workflowExecutionSignaledEventAttributes?.signalName === 'nodeReport') count++;
+  }
+  return count;
+}
