@@ -3,7 +3,7 @@
 // NodeFinished line to its consumer closing.
 //   npx tsx bench/shop.ts [--runs 5] [--threads 4]
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +14,7 @@ import type { NodeOutcome } from '../src/contracts/messages.js';
 import { nodeWorkflowId } from '../src/contracts/names.js';
 import { freePort } from '../src/devstack/ports.js';
 import { startDevStack } from '../src/devstack/stack.js';
+import { installRuntime } from '../src/temporal/runtime.js';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
 import { ensureToolchain, PROJECT_ROOT } from '../src/toolchain.js';
 import { bundleWorkflows, createWorker } from '../src/worker.js';
@@ -24,7 +25,7 @@ const RUNS = Number(args.runs);
 const THREADS = Number(args.threads);
 const PROJECT = path.join(PROJECT_ROOT, 'examples', 'shop');
 
-Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+installRuntime('ERROR');
 const tools = ensureToolchain();
 const home = mkdtempSync(path.join(os.tmpdir(), 'watcher-bench-'));
 const stack = await startDevStack({ home, temporalPort: await freePort(), uiPort: await freePort(), postgresPort: await freePort(), headless: true, log: () => undefined });

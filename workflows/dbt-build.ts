@@ -8,6 +8,7 @@ import {
   isCancellation,
   ParentClosePolicy,
   proxyActivities,
+  sleep,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -123,6 +124,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     progress.recordingFailures = recording.failures.length ? recording.failures : undefined;
   };
 
+  let ended: Array<Promise<void>> = [];
   try {
     const plan = await resolveBuildGraph({ buildId, input });
     progress.projectName = plan.projectName;
@@ -183,7 +185,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
 
     progress.phase = 'starting';
     const consumers = await startConsumers(buildId, input, plan);
-    const ended = consumers.map(({ node, handle }) =>
+    ended = consumers.map(({ node, handle }) =>
       handle.result().then(
         (outcome) => {
           const p = byId.get(node.uniqueId)!;
@@ -219,6 +221,9 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     progress.phase = canceled ? 'canceled' : 'failed';
     progress.error ??= failureMessage(err);
     upsertSearchAttributes([{ key: SearchAttributes.status, value: canceled ? 'canceled' : 'error' }]);
+    // Consumers end canceled (or with their result) right after this build: wait, bounded,
+    // so their records carry how they ended.
+    if (ended.length) await CancellationScope.nonCancellable(() => Promise.race([Promise.allSettled(ended), sleep('1 minute')]));
     await releaseTarget();
     await finishRecording(canceled ? 'canceled' : 'error');
     throw err;

@@ -1,10 +1,11 @@
 // The `watcher` command line.
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { Runtime, type LogLevel } from '@temporalio/worker';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import type { BuildInputRaw } from '../contracts/build-input.js';
 import { connectClient } from '../client.js';
 import { loadConfig } from '../config.js';
+import { installRuntime } from '../temporal/runtime.js';
 import { ensureToolchain } from '../toolchain.js';
 import { runWorker } from '../worker.js';
 import { buildCommand, cancelCommand, statusCommand } from './build.js';
@@ -12,16 +13,7 @@ import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { runsCommand } from './runs.js';
 import { migrate } from '../store/migrate.js';
 
-// One line per SDK log entry, WARN and above by default; we handle SIGINT/SIGTERM ourselves
-// so the dev stack's children are stopped too.
-const level = (process.env.WATCHER_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel;
-Runtime.install({
-  logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
-    const where = meta?.workflowId ? ` ${String(meta.workflowId)}` : meta?.activityType ? ` ${String(meta.activityType)}` : '';
-    console.error(`temporal ${l.toLowerCase()}:${where} ${message}`);
-  }),
-  shutdownSignals: [],
-});
+installRuntime((process.env.WATCHER_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel);
 
 const toInt = (what: string) => (value: string) => {
   const n = Number(value);

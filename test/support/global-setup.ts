@@ -1,7 +1,7 @@
 // One shared real stack for every integration test: embedded Postgres, the Temporal dev server
 // (UI on), the workflow bundle built once, and a worker on the test task queue, all in the
 // vitest main process. Test files only need a client (see ./stack.ts).
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import type { TestProject } from 'vitest/node';
 import { freePort } from '../../src/devstack/ports.js';
 import { startDevStack } from '../../src/devstack/stack.js';
 import { createPool, type Pool } from '../../src/store/db.js';
+import { installRuntime } from '../../src/temporal/runtime.js';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { ensureToolchain } from '../../src/toolchain.js';
 import { bundleWorkflows, createWorker } from '../../src/worker.js';
@@ -37,10 +38,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  Runtime.install({
-    logger: new DefaultLogger('ERROR', ({ level, message, meta }) => console.error(`[stack] ${level} ${message} ${meta?.workflowId ?? ''}`)),
-    shutdownSignals: [],
-  });
+  installRuntime('ERROR', '[stack]');
   const tools = ensureToolchain();
   const home = mkdtempSync(path.join(os.tmpdir(), 'watcher-test-'));
   const started = Date.now();

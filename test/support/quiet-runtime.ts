@@ -1,4 +1,4 @@
-// Test processes: Temporal SDK logs at WARN and above only (replay workers log every state change at INFO).
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// Test processes: Temporal SDK logs (core's included) at ERROR only; faults make the SDK warn a lot.
+import { installRuntime } from '../../src/temporal/runtime.js';
 
-Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+installRuntime('ERROR', '[test]');
