@@ -1,0 +1,105 @@
+// Fault: the metadata database is down for 30 s from the start of a build. The dbt build and
+// its consumers do not wait for it; once it is back, every execution is recorded, none twice.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBuild, waitForBuild } from '../../src/client.js';
+import { isTerminalNodeStatus } from '../../src/contracts/status.js';
+import { freePort } from '../../src/devstack/ports.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/devstack/postgres.js';
+import { createPool, type Pool } from '../../src/store/db.js';
+import { migrate } from '../../src/store/migrate.js';
+import { buildExecution, childrenOf } from '../../src/store/queries.js';
+import { createWorker } from '../../src/worker.js';
+import { readBuildRunResults, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
+import { progressOf, waitUntil } from './support/faults.js';
+
+const OUTAGE_MS = 30_000;
+let home: string;
+let port: number;
+let metadata: EmbeddedPostgresHandle;
+let pool: Pool;
+let worker: Worker;
+let running: Promise<void>;
+let workerConnection: NativeConnection;
+let connection: Connection;
+let client: Client;
+const taskQueue = uniqueName('pgdown');
+
+const startMetadataPostgres = () => startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port, databases: ['watcher'] });
+
+beforeAll(async () => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'watcher-pgdown-'));
+  port = await freePort();
+  metadata = await startMetadataPostgres();
+  await migrate(metadata.url('watcher'));
+  pool = createPool(metadata.url('watcher'));
+  workerConnection = await NativeConnection.connect({ address: stack().temporalAddress });
+  worker = await createWorker({
+    connection: workerConnection,
+    namespace: stack().namespace,
+    taskQueue,
+    workflowBundle: { codePath: stack().bundlePath },
+    activityDeps: { dbtEnv: { ...process.env, ...stack().dbtEnv }, store: pool },
+  });
+  running = worker.run();
+  connection = await Connection.connect({ address: stack().temporalAddress });
+  client = new Client({ connection, namespace: stack().namespace });
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running?.catch(() => undefined);
+  await workerConnection?.close();
+  await connection?.close();
+  await pool?.end();
+  await metadata?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('a 30 s metadata database outage', () => {
+  it('neither holds up the build nor loses or duplicates a record', async () => {
+    await metadata.stop();
+    const down = Date.now();
+    const buildId = uniqueName('pgdown').replace(/_/g, '-');
+    const { handle } = await startBuild(client, { projectDir: SHOP_PROJECT, buildId, nodeRetries: 0, vars: { schema: uniqueName('t') } }, { taskQueue });
+
+    // Every consumer ends while Postgres is still down: recording is off the build's path.
+    await waitUntil(
+      'every node to end',
+      async () => {
+        const p = await progressOf(client, buildId);
+        return !!p && p.nodes.length === 15 && p.nodes.every((n) => isTerminalNodeStatus(n.status));
+      },
+      OUTAGE_MS,
+    );
+    const builtIn = (Date.now() - down) / 1000;
+    expect(Date.now() - down).toBeLessThan(OUTAGE_MS);
+    console.log(`all 15 nodes ended ${builtIn.toFixed(1)} s into the outage; dbt's own elapsed time: ${readBuildRunResults(buildId).elapsed_time?.toFixed(1)} s`);
+    expect((await handle.describe()).status.name).toBe('RUNNING'); // the producer still owes the records
+
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - down))));
+    metadata = await startMetadataPostgres();
+    const back = Date.now();
+    const result = await waitForBuild(handle);
+    console.log(`records written ${((Date.now() - back) / 1000).toFixed(1)} s after Postgres came back`);
+    expect(result.ok).toBe(true);
+    expect(result.progress!.recordingFailures).toBeUndefined();
+
+    const root = (await buildExecution(pool, buildId))!;
+    expect(root).toMatchObject({ status: 'success', completed_successfully: true });
+    const children = await childrenOf(pool, root.id);
+    expect(children).toHaveLength(15);
+    expect(new Set(children.map((c) => c.pipeline)).size).toBe(15);
+    const closure = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pipeline_execution_closure c JOIN pipeline_execution e ON e.id = c.child_execution_id WHERE e.id = $1 OR e.parent_id = $1',
+      [root.id],
+    );
+    expect(closure.rows[0]!.n).toBe(1 + 15 * 2); // root's self row; each child's self row and its row under the root
+    const all = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_execution');
+    expect(all.rows[0]!.n).toBe(16);
+  });
+});
