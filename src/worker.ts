@@ -62,8 +62,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   });
 }
 
-/** `watcher worker`: connect, make sure search attributes and the schema exist, run until shut down. */
-export async function runWorker(config: WatcherConfig, options: { workflowBundle?: WorkflowBundleOption } = {}): Promise<void> {
+/** `watcher worker`: connect, make sure search attributes and the schema exist, run until `stop` aborts. */
+export async function runWorker(config: WatcherConfig, options: { workflowBundle?: WorkflowBundleOption; stop?: AbortSignal } = {}): Promise<void> {
   const connection = await NativeConnection.connect(connectionOptions(config));
   const store = config.databaseUrl ? createPool(config.databaseUrl) : undefined;
   try {
@@ -78,6 +78,9 @@ export async function runWorker(config: WatcherConfig, options: { workflowBundle
       activityDeps: { dbtEnv: { ...process.env, ...config.dbtEnv }, store },
     });
     console.error(`watcher: worker polling task queue '${config.taskQueue}' on ${config.temporalAddress} (namespace ${config.namespace})`);
+    const stopWorker = () => worker.shutdown();
+    if (options.stop?.aborted) stopWorker();
+    options.stop?.addEventListener('abort', stopWorker, { once: true });
     await worker.run();
   } finally {
     await store?.end();

@@ -65,15 +65,10 @@ program
   .description('run a worker against TEMPORAL_ADDRESS (or the running dev stack) until Ctrl-C')
   .action(async () => {
     ensureToolchain();
-    const config = loadConfig();
-    const stopping = new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
-    const running = runWorker(config);
-    await Promise.race([stopping, running]);
-    await Runtime.instance().shutdown();
-    await running;
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    await runWorker(loadConfig(), { stop: stop.signal });
   });
 
 program
@@ -164,4 +159,7 @@ try {
 } catch (err) {
   console.error(`watcher: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
+} finally {
+  // The SDK runtime (its log forwarding) would keep the process alive after the command.
+  await Runtime.instance().shutdown();
 }

@@ -85,12 +85,13 @@ export function runsCommand(): Command {
       .command(name)
       .description(what)
       .argument('<executionId>')
-      .action((id: string) =>
-        withStore(async (pool) => {
-          const rows = await fn(pool, toId(id));
+      .action((id: string) => {
+        const executionId = toId(id); // bad input is refused before anything connects
+        return withStore(async (pool) => {
+          const rows = await fn(pool, executionId);
           print(json(), rows, () => executionTable(rows));
-        }),
-      );
+        });
+      });
   }
   runs
     .command('last-success')
