@@ -2,6 +2,7 @@
 // is unreachable they throw a retryable error and Temporal retries them with backoff until it
 // answers; anything else is a non-retryable RecordingError the producer logs and moves past.
 import { ApplicationFailure } from '@temporalio/activity';
+import type { AddressSpec } from '../src/contracts/messages.js';
 import type { NodeConfig } from '../src/contracts/node-config.js';
 import { FailureTypes } from '../src/contracts/status.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
@@ -19,8 +20,9 @@ function classify(err: unknown): never {
 export interface RecordBuildStartInput {
   root: ExecutionRecord;
   nextWatermark?: string;
-  nodePipelines: Array<{ name: string; type: string; config: NodeConfig }>;
-  lineage: PipelineLineage[];
+  nodePipelines: Array<{ name: string; type: string; config?: NodeConfig }>;
+  /** Each node pipeline's lineage by address name; `addresses` holds each address once. */
+  lineage: { addresses: Record<string, AddressSpec>; pipelines: Array<{ pipelineName: string; pipelineType: string; sources: string[]; targets: string[] }> };
 }
 
 export interface RecordBuildStartResult {
@@ -36,12 +38,22 @@ export async function recordBuildStart(deps: ActivityDeps, input: RecordBuildSta
   if (!store) return { recorded: false, watermark: null, pipelinesWritten: 0, lineageChanged: 0 };
   try {
     const { watermark, written } = await withTransaction(store, async (client) => {
-      const synced = await syncPipelines(client, [{ name: input.root.pipeline.name, type: input.root.pipeline.type, config: {} }, ...input.nodePipelines]);
+      // A node without settings still gets its config synced (to the defaults): config as code.
+      const synced = await syncPipelines(client, [
+        { name: input.root.pipeline.name, type: input.root.pipeline.type, config: {} },
+        ...input.nodePipelines.map((p) => ({ ...p, config: p.config ?? {} })),
+      ]);
       const current = await setNextWatermark(client, synced.ids.get(input.root.pipeline.name)!, input.nextWatermark);
       await storeExecutions(client, [{ ...input.root, watermark: current ?? undefined, nextWatermark: input.nextWatermark }]);
       return { watermark: current, written: synced.written.length };
     });
-    const lineage = await withTransaction(store, (client) => syncLineage(client, input.lineage));
+    const { addresses, pipelines } = input.lineage;
+    const expanded: PipelineLineage[] = pipelines.map((p) => ({
+      ...p,
+      sources: p.sources.map((n) => addresses[n]!),
+      targets: p.targets.map((n) => addresses[n]!),
+    }));
+    const lineage = await withTransaction(store, (client) => syncLineage(client, expanded));
     return { recorded: true, watermark, pipelinesWritten: written, lineageChanged: lineage.changedPipelines.length };
   } catch (err) {
     return classify(err);

@@ -90,15 +90,17 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
     let openBefore = tracker.openCount();
     let dbtVersion: string | undefined;
     let skippedBelow = new Map<string, string>();
+    let resume: ResumeSelection | undefined;
+    if (dbtExitCode === undefined && previous && previous.finished.size > 0) {
+      resume = planResume(await parseManifest(deps, input, buildId, attempt), previous.finished, index);
+      skippedBelow = resume.skippedBelow;
+      // Everything had a result or will not run: no dbt needed to finish the build.
+      if (resume.select.length === 0) dbtExitCode = 0;
+    }
     if (dbtExitCode === undefined) {
       const resolvePaths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
       const paths = await prepareInvocationPaths(input.projectDir, buildId, `build-${attempt}`, resolvePaths);
-      let override: SelectionOverride | undefined;
-      if (previous && previous.finished.size > 0) {
-        const resume = planResume(await parseManifest(deps, input, buildId, attempt), previous.finished, index);
-        skippedBelow = resume.skippedBelow;
-        override = await resumeOverride(input, resume, paths);
-      }
+      const override: SelectionOverride | undefined = resume ? await resumeOverride(input, resume, paths) : undefined;
 
       const translator = new EventTranslator();
       let running: RunningInvocation;
@@ -181,22 +183,15 @@ async function parseManifest(deps: ActivityDeps, input: BuildInput, buildId: str
   return manifest;
 }
 
-/** Plain flags while they fit; a YAML selector in a shadow project past the OS argument limit. */
+/** Plain flags while they fit; past the OS argument limit, a YAML selector in a shadow project. */
 async function resumeOverride(
   input: BuildInput,
   resume: ResumeSelection,
   paths: InvocationPaths,
   maxArgvBytes = Number(process.env.WATCHER_MAX_SELECTION_ARGV_BYTES) || MAX_SELECTION_ARGV_BYTES,
 ): Promise<SelectionOverride> {
-  const flags: SelectionOverride = { kind: 'flags', select: resume.select, exclude: resume.exclude };
-  // `--selector` cannot be combined with more flags: a selector build always resumes by YAML.
-  if (!input.selector && argvBytes(buildArgs(input, paths, flags)) <= maxArgvBytes) return flags;
-  const shadowDir = path.join(path.dirname(paths.targetPath), 'project');
-  await createShadowProject(input.projectDir, shadowDir, {
-    select: input.select ?? [],
-    selector: input.selector,
-    extraSelect: resume.select,
-    exclude: [...(input.exclude ?? []), ...resume.exclude],
-  });
+  const flags: SelectionOverride = { kind: 'flags', select: resume.select };
+  if (argvBytes(buildArgs(input, paths, flags)) <= maxArgvBytes) return flags;
+  const shadowDir = await createShadowProject(input.projectDir, path.join(path.dirname(paths.targetPath), 'project'), resume.select);
   return { kind: 'selector', projectDir: shadowDir, selector: RESUME_SELECTOR };
 }

@@ -1,15 +1,15 @@
 // Producer workflow `dbtBuild`: resolves the selected graph once, starts one `dbtNode`
-// consumer per model, seed and snapshot, runs ONE build activity (which reports each node to
-// its consumer directly), then waits for every consumer and returns the per-node summary.
+// consumer per model, seed and snapshot (through node groups of at most `groupSize`), runs ONE
+// build activity (which reports each node to its consumer directly), then waits for every
+// consumer and returns the per-node summary. It also owns the build's records and its target lock.
 import {
   ApplicationFailure,
   CancellationScope,
-  ChildWorkflowFailure,
   isCancellation,
   ParentClosePolicy,
   proxyActivities,
-  sleep,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -19,17 +19,18 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { WatcherActivities } from '../activities/index.js';
 import { parseBuildInput, rerunFlagsOf, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
 import {
+  nodesEndedSignal,
   progressQuery,
   releaseTargetSignal,
   type BuildPlan,
   type BuildProgress,
-  type NodeOutcome,
+  type NodeEnd,
   type NodeProgress,
   type PlannedNode,
 } from '../src/contracts/messages.js';
-import { BUILD_ID_PATTERN, nodeWorkflowId, SearchAttributes, targetGuardWorkflowId } from '../src/contracts/names.js';
+import { BUILD_ID_PATTERN, nodeGroupWorkflowId, SearchAttributes, targetGuardWorkflowId } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
-import { FailureTypes, isPassingNodeStatus, type NodeStatus } from '../src/contracts/status.js';
+import { FailureTypes, isPassingNodeStatus, isTerminalNodeStatus, type NodeStatus } from '../src/contracts/status.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 import {
   BUILD_PIPELINE_TYPE,
@@ -40,14 +41,12 @@ import {
   nodePipelineType,
   type ExecutionRecord,
 } from '../src/recording/records.js';
-import { dbtNode } from './dbt-node.js';
+import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
 
 /** The longest a build may run; consumers wait this long (plus a margin) at most. */
 const BUILD_TIMEOUT_SECONDS = 24 * 3600;
-/** startChild calls per workflow task: enough to be quick, few enough to stay under gRPC limits. */
-const START_CHUNK = 200;
 
 const NON_RETRYABLE = [FailureTypes.dbtInvocation, FailureTypes.invalidInput];
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
@@ -80,6 +79,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   const buildId = input.buildId ?? buildIdFromWorkflowId();
   const progress: BuildProgress = { buildId, phase: 'resolving', nodes: [], counts: {} };
   const byId = new Map<string, NodeProgress>();
+  const planned = new Map<string, PlannedNode>();
   setHandler(progressQuery, () => withCounts(progress));
   upsertSearchAttributes([
     { key: SearchAttributes.buildId, value: buildId },
@@ -87,27 +87,10 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     { key: SearchAttributes.status, value: 'running' },
   ]);
 
+  // Records: the build's root execution, then one per node as its consumer ends.
   const recording = new BuildRecording();
-  let guard: ChildWorkflowHandle<typeof dbtTargetGuard> | undefined;
-  const releaseTarget = async () => {
-    const held = guard;
-    guard = undefined;
-    // A guard canceled along with a canceled build is released already.
-    if (held) {
-      await CancellationScope.nonCancellable(async () => {
-        await held.signal(releaseTargetSignal);
-        await held.result();
-      }).catch(() => undefined);
-    }
-  };
   const buildKey = buildExecutionKey(workflowId, runId);
   let root: ExecutionRecord | undefined;
-  const planned = new Map<string, PlannedNode>();
-  const recordNode = (p: NodeProgress, outcome: NodeOutcome | undefined) => {
-    const node = planned.get(p.uniqueId)!;
-    const ctx = { buildKey, uniqueId: node.uniqueId, resourceType: node.resourceType, config: node.config, atMs: Date.now() };
-    recording.add(outcome ? nodeExecutionRecords(ctx, outcome) : [nodeExecutionRecordFromProgress(ctx, p)]);
-  };
   const finishRecording = async (status: NodeStatus) => {
     if (!root) return;
     recording.add([
@@ -124,7 +107,33 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     progress.recordingFailures = recording.failures.length ? recording.failures : undefined;
   };
 
-  let ended: Array<Promise<void>> = [];
+  // Node groups report how each consumer ended; the first report of a node counts.
+  setHandler(nodesEndedSignal, (ends) => {
+    for (const end of ends) {
+      const p = byId.get(end.uniqueId);
+      const node = planned.get(end.uniqueId);
+      if (!p || !node || isTerminalNodeStatus(p.status)) continue;
+      applyEnd(p, end);
+      const ctx = { buildKey, uniqueId: node.uniqueId, resourceType: node.resourceType, config: node.config, atMs: Date.now() };
+      recording.add(end.outcome ? nodeExecutionRecords(ctx, end.outcome) : [nodeExecutionRecordFromProgress(ctx, p)]);
+    }
+  });
+
+  // The target lock, released once every node has ended (retries included).
+  let guard: ChildWorkflowHandle<typeof dbtTargetGuard> | undefined;
+  const releaseTarget = async () => {
+    const held = guard;
+    guard = undefined;
+    // A guard canceled along with a canceled build is released already.
+    if (held) {
+      await CancellationScope.nonCancellable(async () => {
+        await held.signal(releaseTargetSignal);
+        await held.result();
+      }).catch(() => undefined);
+    }
+  };
+
+  let groupsEnded: Array<Promise<unknown>> = [];
   try {
     const plan = await resolveBuildGraph({ buildId, input });
     progress.projectName = plan.projectName;
@@ -142,35 +151,18 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
       planned.set(n.uniqueId, n);
     }
 
-    // The build's root execution, node pipelines (settings as code) and lineage. Not awaited:
-    // recording never holds the build up, unless the build asks for its watermark.
-    const pipelineName = buildPipelineName(input, plan.projectName);
-    root = {
-      key: buildKey,
-      pipeline: { name: pipelineName, type: BUILD_PIPELINE_TYPE },
-      status: 'running',
-      startDate: startTime.toISOString(),
-      metadata: {
-        build_id: buildId,
-        workflow_id: workflowId,
-        run_id: runId,
-        project: plan.projectName,
-        dbt_version: plan.dbtVersion,
-        target: input.target,
-        select: input.select,
-        exclude: input.exclude,
-        selector: input.selector,
-        nodes: plan.nodes.length,
-        tests: plan.testCount,
-      },
-    };
+    // Not awaited: recording never holds the build up, unless the build asks for its watermark.
+    root = rootRecord(buildKey, buildPipelineName(input, plan.projectName), startTime, buildId, plan, input);
     const recordingStarted = recording.start({
       root,
       nextWatermark: input.nextWatermark,
       nodePipelines: plan.nodes.map((n) => ({ name: n.uniqueId, type: nodePipelineType(n.resourceType), config: n.config })),
-      lineage: plan.nodes
-        .filter((n) => n.lineage.target)
-        .map((n) => ({ pipelineName: n.uniqueId, pipelineType: nodePipelineType(n.resourceType), sources: n.lineage.sources, targets: [n.lineage.target!] })),
+      lineage: {
+        addresses: plan.addresses,
+        pipelines: plan.nodes
+          .filter((n) => n.lineage.target)
+          .map((n) => ({ pipelineName: n.uniqueId, pipelineType: nodePipelineType(n.resourceType), sources: n.lineage.sources, targets: [n.lineage.target!] })),
+      },
     });
     if (input.nextWatermark !== undefined) {
       // dbt processes the range (watcher_watermark, watcher_next_watermark].
@@ -184,20 +176,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     }
 
     progress.phase = 'starting';
-    const consumers = await startConsumers(buildId, input, plan);
-    ended = consumers.map(({ node, handle }) =>
-      handle.result().then(
-        (outcome) => {
-          const p = byId.get(node.uniqueId)!;
-          recordOutcome(p, outcome);
-          recordNode(p, outcome);
-        },
-        (err) => {
-          const p = byId.get(node.uniqueId)!;
-          recordNode(p, recordFailure(p, err));
-        },
-      ),
-    );
+    groupsEnded = (await startGroups(buildId, input, plan)).map((g) => g.result());
 
     progress.phase = 'building';
     try {
@@ -208,12 +187,12 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
       if (isCancellation(err)) throw err;
       progress.error = failureMessage(err);
       // The build ended without reporting some nodes: no consumer may wait for it any longer.
-      const open = progress.nodes.filter((n) => n.status === 'pending' || n.status === 'running').map((n) => n.uniqueId);
+      const open = progress.nodes.filter((n) => !isTerminalNodeStatus(n.status)).map((n) => n.uniqueId);
       await notifyConsumers({ buildId, uniqueIds: open, status: 'not_run', cause: `the dbt build failed: ${progress.error}`, retryable: false });
     }
 
     progress.phase = 'waiting_for_nodes';
-    await Promise.all(ended);
+    await Promise.all(groupsEnded);
     // Every node ended (retries included): nothing of this build writes to the target any more.
     await releaseTarget();
   } catch (err) {
@@ -223,7 +202,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     upsertSearchAttributes([{ key: SearchAttributes.status, value: canceled ? 'canceled' : 'error' }]);
     // Consumers end canceled (or with their result) right after this build: wait, bounded,
     // so their records carry how they ended.
-    if (ended.length) await CancellationScope.nonCancellable(() => Promise.race([Promise.allSettled(ended), sleep('1 minute')]));
+    if (groupsEnded.length) await CancellationScope.nonCancellable(() => Promise.race([Promise.allSettled(groupsEnded), sleep('1 minute')]));
     await releaseTarget();
     await finishRecording(canceled ? 'canceled' : 'error');
     throw err;
@@ -250,6 +229,29 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   }
   progress.phase = 'succeeded';
   return withCounts(progress);
+}
+
+function rootRecord(buildKey: string, pipelineName: string, startTime: Date, buildId: string, plan: BuildPlan, input: BuildInput): ExecutionRecord {
+  const { workflowId, runId } = workflowInfo();
+  return {
+    key: buildKey,
+    pipeline: { name: pipelineName, type: BUILD_PIPELINE_TYPE },
+    status: 'running',
+    startDate: startTime.toISOString(),
+    metadata: {
+      build_id: buildId,
+      workflow_id: workflowId,
+      run_id: runId,
+      project: plan.projectName,
+      dbt_version: plan.dbtVersion,
+      target: input.target,
+      select: input.select,
+      exclude: input.exclude,
+      selector: input.selector,
+      nodes: plan.nodes.length,
+      tests: plan.testCount,
+    },
+  };
 }
 
 /**
@@ -280,90 +282,67 @@ async function acquireTarget(plan: BuildPlan, input: BuildInput): Promise<ChildW
   }
 }
 
-async function startConsumers(
-  buildId: string,
-  input: BuildInput,
-  plan: BuildPlan,
-): Promise<Array<{ node: PlannedNode; handle: ChildWorkflowHandle<typeof dbtNode> }>> {
-  const started: Array<{ node: PlannedNode; handle: ChildWorkflowHandle<typeof dbtNode> }> = [];
+/** Consumers go to node groups of at most `groupSize` (each group starts and watches its own). */
+async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan): Promise<Array<ChildWorkflowHandle<typeof dbtNodeGroup>>> {
   const rerun = rerunFlagsOf(input);
-  for (let i = 0; i < plan.nodes.length; i += START_CHUNK) {
-    const chunk = plan.nodes.slice(i, i + START_CHUNK);
-    const handles = await Promise.all(
-      chunk.map((node) => {
-        const nodeInput: NodeInputRaw = {
-          buildId,
-          node: {
-            uniqueId: node.uniqueId,
-            resourceType: node.resourceType,
-            name: node.name,
-            packageName: node.packageName,
-            selector: node.selector,
-            materialized: node.materialized,
-            relation: node.relation,
-            upstream: node.upstream,
-            tests: node.tests,
-            ...(node.config.active === false ? { active: false } : {}),
-            ...(node.configError ? { configError: node.configError } : {}),
+  const consumers: NodeGroupInput['consumers'] = plan.nodes.map((node) => {
+    const nodeInput: NodeInputRaw = {
+      buildId,
+      node: {
+        uniqueId: node.uniqueId,
+        resourceType: node.resourceType,
+        name: node.name,
+        packageName: node.packageName,
+        selector: node.selector,
+        materialized: node.materialized,
+        relation: node.lineage.target,
+        upstream: node.upstream,
+        tests: node.tests,
+        ...(node.config?.active === false ? { active: false } : {}),
+        ...(node.configError ? { configError: node.configError } : {}),
+      },
+      rerun,
+      waitTimeoutSeconds: BUILD_TIMEOUT_SECONDS + 3600,
+    };
+    return { input: nodeInput, staticSummary: `${node.resourceType} ${node.packageName}.${node.name}`, staticDetails: describeNode(buildId, node) };
+  });
+  const groups = Math.ceil(consumers.length / input.groupSize);
+  const size = Math.ceil(consumers.length / groups); // even groups
+  return Promise.all(
+    Array.from({ length: groups }, (_, g) =>
+      startChild(dbtNodeGroup, {
+        workflowId: nodeGroupWorkflowId(buildId, g + 1),
+        args: [
+          {
+            buildId,
+            buildWorkflowId: workflowInfo().workflowId,
+            group: g + 1,
+            groups,
+            consumers: consumers.slice(g * size, (g + 1) * size),
+            retry: { maximumAttempts: input.nodeRetries + 1, initialIntervalMs: input.nodeRetryDelaySeconds * 1000 },
           },
-          rerun,
-          waitTimeoutSeconds: BUILD_TIMEOUT_SECONDS + 3600,
-        };
-        return startChild(dbtNode, {
-          workflowId: nodeWorkflowId(buildId, node.uniqueId),
-          args: [nodeInput],
-          // A producer that fails, is canceled or terminated takes its consumers down with it.
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          retry: {
-            maximumAttempts: input.nodeRetries + 1,
-            initialInterval: input.nodeRetryDelaySeconds * 1000,
-            backoffCoefficient: 2,
-            nonRetryableErrorTypes: [FailureTypes.invalidInput, FailureTypes.upstreamFailed, FailureTypes.nodeCanceled],
-          },
-          typedSearchAttributes: [
-            { key: SearchAttributes.buildId, value: buildId },
-            { key: SearchAttributes.uniqueId, value: node.uniqueId },
-            { key: SearchAttributes.resourceType, value: node.resourceType },
-            { key: SearchAttributes.status, value: 'pending' },
-          ],
-          staticSummary: `${node.resourceType} ${node.packageName}.${node.name}`,
-          staticDetails: describeNode(buildId, node),
-        });
+        ],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        staticSummary: `nodes of build ${buildId}: group ${g + 1} of ${groups}`,
       }),
-    );
-    chunk.forEach((node, j) => started.push({ node, handle: handles[j]! }));
+    ),
+  );
+}
+
+function applyEnd(p: NodeProgress, end: NodeEnd): void {
+  p.status = end.status;
+  p.attempt = end.attempt;
+  p.failureType = end.failureType;
+  p.message = end.message;
+  const o = end.outcome;
+  if (!o) return;
+  p.rowsAffected = o.node.rowsAffected;
+  p.executionTimeSeconds = o.node.executionTimeSeconds;
+  if (o.tests.length) {
+    const has = (s: string) => o.tests.filter((t) => t.status === s).length;
+    const passed = has('pass') + has('success');
+    p.tests = { total: o.tests.length, passed, warned: has('warn'), failed: o.tests.length - passed - has('warn') };
   }
-  return started;
-}
-
-function recordOutcome(p: NodeProgress, outcome: NodeOutcome): void {
-  p.status = outcome.status;
-  p.attempt = outcome.attempt;
-  p.message = outcome.message;
-  p.rowsAffected = outcome.node.rowsAffected;
-  p.executionTimeSeconds = outcome.node.executionTimeSeconds;
-  p.tests = countTests(outcome);
-}
-
-/** A failed consumer carries its outcome in the failure's details (when it got that far). */
-function recordFailure(p: NodeProgress, err: unknown): NodeOutcome | undefined {
-  if (isCancellation(err)) {
-    p.status = 'canceled';
-    return undefined;
-  }
-  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-  const outcome = cause instanceof ApplicationFailure ? (cause.details?.[0] as NodeOutcome | undefined) : undefined;
-  if (outcome?.status) recordOutcome(p, outcome);
-  else p.status = cause instanceof ApplicationFailure && cause.type === FailureTypes.upstreamFailed ? 'skipped' : 'error';
-  p.failureType = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-  p.message ??= cause instanceof Error ? cause.message : String(cause);
-  return outcome?.status ? outcome : undefined;
-}
-
-function countTests(o: NodeOutcome): NodeProgress['tests'] {
-  if (o.tests.length === 0) return undefined;
-  const has = (s: string) => o.tests.filter((t) => t.status === s).length;
-  return { total: o.tests.length, passed: has('pass') + has('success'), warned: has('warn'), failed: o.tests.length - has('pass') - has('success') - has('warn') };
 }
 
 function withCounts(progress: BuildProgress): BuildProgress {
@@ -391,12 +370,12 @@ function describeNode(buildId: string, node: PlannedNode): string {
     `**${node.resourceType}** \`${node.uniqueId}\``,
     `- build: \`watcher/${buildId}\``,
     node.materialized ? `- materialized: ${node.materialized}` : undefined,
-    node.relation ? `- relation: \`${node.relation}\`` : undefined,
+    node.lineage.target ? `- relation: \`${node.lineage.target}\`` : undefined,
     `- tests: ${node.tests.length}`,
     `- upstream: ${node.upstream.length ? node.upstream.map((u) => `\`${u}\``).join(', ') : 'none'}`,
     `- rerun alone: \`dbt build --select ${node.selector}\``,
-    node.config.active === false ? '- **inactive** (`meta.watcher.active: false`)' : undefined,
-    node.config.owner ? `- owner: ${String(node.config.owner)}` : undefined,
+    node.config?.active === false ? '- **inactive** (`meta.watcher.active: false`)' : undefined,
+    node.config?.owner ? `- owner: ${String(node.config.owner)}` : undefined,
     node.configError ? `- ignored settings: ${node.configError}` : undefined,
   ]
     .filter(Boolean)

@@ -71,17 +71,19 @@ export interface PlannedNode {
   /** Exact dbt selector for this node alone (its fqn), used by single-node reruns. */
   selector: string;
   materialized?: string;
-  relation?: string;
   /** Consumers in this build that must end before this node can be rerun alone. */
   upstream: string[];
   /** Tests (and unit tests) in this build that belong to this node. */
   tests: string[];
-  /** Settings as code from `meta.watcher` (empty when none). */
-  config: NodeConfig;
+  /** Settings as code from `meta.watcher` (absent when none). */
+  config?: NodeConfig;
   /** Why `meta.watcher` was ignored, if it was invalid. */
   configError?: string;
-  /** Data lineage: the node's relation and the relations/sources it reads (through ephemeral models). */
-  lineage: { target?: AddressSpec; sources: AddressSpec[] };
+  /**
+   * Data lineage, by address name (see BuildPlan.addresses): the relation the node writes (none
+   * for ephemeral models) and the relations/sources it reads, through ephemeral models.
+   */
+  lineage: { target?: string; sources: string[] };
 }
 
 /** The selected graph of one build. */
@@ -91,6 +93,8 @@ export interface BuildPlan {
   /** Identifies (project directory, target): builds with the same key write the same relations. */
   targetKey: string;
   nodes: PlannedNode[];
+  /** Every address the nodes' lineage names, once (keeps the plan small for big projects). */
+  addresses: Record<string, AddressSpec>;
   testCount: number;
 }
 
@@ -98,6 +102,19 @@ export interface BuildPlan {
 export const nodeStartedSignal = defineSignal<[{ startedAt: string }]>('nodeStarted');
 /** Sent by the build activity when a consumer's node and all its tests have results. Idempotent. */
 export const nodeReportSignal = defineSignal<[NodeReport]>('nodeReport');
+
+/** How one consumer ended, as its group reports it to the build. */
+export interface NodeEnd {
+  uniqueId: string;
+  status: NodeStatus;
+  attempt?: number;
+  failureType?: string;
+  message?: string;
+  /** The consumer's outcome, when it got that far (for the summary and the records). */
+  outcome?: NodeOutcome;
+}
+/** Sent by a node group to its build, in batches, as its consumers end. */
+export const nodesEndedSignal = defineSignal<[NodeEnd[]]>('nodesEnded');
 
 /** Sent by a build to the target guard it holds when it is done with the target. */
 export const releaseTargetSignal = defineSignal('releaseTarget');

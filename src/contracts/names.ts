@@ -4,6 +4,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const BUILD_WORKFLOW_TYPE = 'dbtBuild';
 export const NODE_WORKFLOW_TYPE = 'dbtNode';
+/** Starts and watches up to `groupSize` consumers of a build (shards big builds). */
+export const NODE_GROUP_WORKFLOW_TYPE = 'dbtNodeGroup';
 /** Holds a (project, target) while one build writes to it: see the README's overlap policy. */
 export const TARGET_GUARD_WORKFLOW_TYPE = 'dbtTargetGuard';
 export const DEFAULT_TASK_QUEUE = 'watcher';
@@ -17,6 +19,11 @@ export function buildWorkflowId(buildId: string): string {
 /** Workflow ID of the consumer of one dbt node in one build. */
 export function nodeWorkflowId(buildId: string, uniqueId: string): string {
   return `watcher/${buildId}/${uniqueId}`;
+}
+
+/** Workflow ID of a build's node group `n` (1-based); unique_ids always contain a dot, so no clash. */
+export function nodeGroupWorkflowId(buildId: string, n: number): string {
+  return `watcher/${buildId}/group-${n}`;
 }
 
 /** Workflow ID of the guard of one (project, target): at most one build holds it. */

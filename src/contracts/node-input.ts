@@ -21,8 +21,10 @@ export const NodeInputSchema = z
         selector: z
           .string()
           .min(1)
-          .max(1024)
-          .regex(/^[A-Za-z0-9_.:-]+$/, 'must be an exact dbt selector (an fqn such as shop.marts.orders)'),
+          .max(4096)
+          // One argument, never a shell word: no whitespace, quotes, shell metacharacters or control characters.
+          // eslint-disable-next-line no-control-regex
+          .regex(/^[^\s'"`;$|&<>\u0000-\u001f]+$/, 'must be one dbt selector without spaces, quotes or shell metacharacters, such as fqn:shop.orders'),
         materialized: z.string().max(64).optional(),
         relation: z.string().max(1024).optional(),
         upstream: z.array(uniqueId).max(10_000),

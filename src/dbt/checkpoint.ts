@@ -13,8 +13,10 @@ export interface BuildCheckpoint {
   reported: number[];
   /** Indices of nodes (consumers and tests) that finished successfully (success, pass, warn). */
   succeeded: number[];
-  /** Indices of nodes that finished otherwise (error, fail, skipped, not run). */
+  /** Indices of nodes that failed (error, fail). */
   failed: number[];
+  /** Indices of nodes that ended without running (skipped, not run, canceled). */
+  skipped: number[];
   /** Unreported consumers that already have results (a model whose tests were still running). */
   partials: PartialReport[];
   /** Set once dbt itself exited: a resumed attempt only delivers what is left. */
@@ -36,6 +38,7 @@ export function checkpointIndex(consumers: readonly TrackedConsumer[]): string[]
 }
 
 const PASSING: ReadonlySet<ResultStatus> = new Set(['success', 'pass', 'warn']);
+const FAILED: ReadonlySet<ResultStatus> = new Set(['error', 'fail']);
 
 export function encodeCheckpoint(
   index: readonly string[],
@@ -45,16 +48,18 @@ export function encodeCheckpoint(
   const at = (id: string) => position.get(id);
   const succeeded: number[] = [];
   const failed: number[] = [];
+  const skipped: number[] = [];
   for (const [id, status] of state.finished) {
     const i = at(id);
     if (i === undefined) continue;
-    (PASSING.has(status) ? succeeded : failed).push(i);
+    (PASSING.has(status) ? succeeded : FAILED.has(status) ? failed : skipped).push(i);
   }
   return {
     invocationId: state.invocationId,
     reported: state.reported.map(at).filter((i): i is number => i !== undefined),
     succeeded,
     failed,
+    skipped,
     partials: state.partials,
     ...(state.dbtExitCode !== undefined ? { dbtExitCode: state.dbtExitCode } : {}),
   };
@@ -63,7 +68,7 @@ export function encodeCheckpoint(
 export interface DecodedCheckpoint {
   invocationId?: string;
   reported: string[];
-  /** Finished nodes and whether they passed (statuses of failed ones come back as `error`). */
+  /** Finished nodes: passed ones come back as `success`, failed as `error`, the rest as `skipped`. */
   finished: Map<string, ResultStatus>;
   partials: PartialReport[];
   dbtExitCode?: number | null;
@@ -74,6 +79,7 @@ export function decodeCheckpoint(index: readonly string[], checkpoint: BuildChec
   const finished = new Map<string, ResultStatus>();
   for (const i of checkpoint.succeeded) if (id(i)) finished.set(id(i)!, 'success');
   for (const i of checkpoint.failed) if (id(i)) finished.set(id(i)!, 'error');
+  for (const i of checkpoint.skipped) if (id(i)) finished.set(id(i)!, 'skipped');
   // Partial results carry their real statuses.
   const partialResults: DbtNodeResult[] = checkpoint.partials.flatMap((p) => [...(p.node ? [p.node] : []), ...p.tests]);
   for (const r of partialResults) finished.set(r.uniqueId, r.status);
@@ -89,5 +95,14 @@ export function decodeCheckpoint(index: readonly string[], checkpoint: BuildChec
 /** A heartbeat detail that looks like a checkpoint (anything else means: start from scratch). */
 export function isCheckpoint(value: unknown): value is BuildCheckpoint {
   const v = value as BuildCheckpoint | undefined;
-  return !!v && Array.isArray(v.reported) && Array.isArray(v.succeeded) && Array.isArray(v.failed) && Array.isArray(v.partials);
+  const indices = (a: unknown) => Array.isArray(a) && a.every((i) => Number.isInteger(i) && i >= 0);
+  return (
+    !!v &&
+    indices(v.reported) &&
+    indices(v.succeeded) &&
+    indices(v.failed) &&
+    indices(v.skipped) &&
+    Array.isArray(v.partials) &&
+    v.partials.every((p) => !!p && typeof p.uniqueId === 'string' && Array.isArray(p.tests))
+  );
 }

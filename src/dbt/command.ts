@@ -65,31 +65,25 @@ export function listArgs(input: BuildInput, paths: InvocationPaths): string[] {
   ];
 }
 
-/** How a resumed build narrows the build's selection. */
+/** How a resumed build runs exactly the nodes it has left. */
 export type SelectionOverride =
-  /** Plain flags: the build's selection plus these. */
-  | { kind: 'flags'; select: string[]; exclude: string[] }
-  /** A YAML selector in a shadow project (for selections past the OS argument limit). */
+  /** As --select flags. */
+  | { kind: 'flags'; select: string[] }
+  /** As a YAML selector in a shadow project (for selections past the OS argument limit). */
   | { kind: 'selector'; projectDir: string; selector: string };
 
 /** The one `dbt build` of a build (or of its resumed attempt). */
 export function buildArgs(input: BuildInput, paths: InvocationPaths, override?: SelectionOverride): string[] {
-  let selection: string[];
-  let flags: RerunFlags = input;
+  let args: string[];
   if (!override) {
-    selection = selectionFlags(input);
-  } else if (override.kind === 'flags') {
-    // Extra selects must not narrow an empty (= everything) selection to just themselves.
-    const select = override.select.length ? [...(input.select?.length ? input.select : ['fqn:*']), ...override.select] : input.select;
-    selection = selectionFlags({ select, exclude: [...(input.exclude ?? []), ...override.exclude], selector: input.selector });
+    args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(input, paths), ...selectionFlags(input)];
   } else {
-    flags = { ...input, projectDir: override.projectDir };
-    selection = ['--selector', override.selector];
+    // A resumed build lists every node itself (tests included): no indirect selection. The
+    // profilesDir stays relative to the real project, not the shadow one.
+    const flags: RerunFlags = override.kind === 'selector' ? { ...input, projectDir: override.projectDir } : input;
+    const selection = override.kind === 'selector' ? ['--selector', override.selector] : ['--select', ...override.select];
+    args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths, input), ...selection, '--indirect-selection', 'empty'];
   }
-  // profilesDir stays relative to the real project, not the shadow one. A resumed build lists
-  // its tests itself (see resume.ts): no indirect selection.
-  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths, input), ...selection];
-  if (override) args.push('--indirect-selection', 'empty');
   if (input.threads) args.push('--threads', String(input.threads));
   if (input.failFast) args.push('--fail-fast');
   if (input.fullRefresh) args.push('--full-refresh');

@@ -3,13 +3,19 @@
 // are upstream of which (for single-node reruns).
 import { isConsumerResourceType, isTestResourceType, type AddressSpec, type BuildPlan, type PlannedNode } from '../contracts/messages.js';
 import { parseNodeConfig } from '../contracts/node-config.js';
-import { displayRelation, type Manifest, type ManifestNode } from './artifacts.js';
+import type { Manifest, ManifestNode } from './artifacts.js';
+import { exactSelector } from './selectors.js';
 
 /** The selected graph (its `targetKey` is left to the caller, which knows the machine). */
 export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>): BuildPlan {
   const lookup = (id: string): ManifestNode | undefined => manifest.nodes[id] ?? manifest.unit_tests?.[id];
 
   const consumers = new Map<string, PlannedNode>();
+  const addresses: Record<string, AddressSpec> = {};
+  const remember = (a: AddressSpec) => {
+    addresses[a.name] ??= a;
+    return a.name;
+  };
   for (const id of selectedIds) {
     const node = manifest.nodes[id];
     if (!node || !isConsumerResourceType(node.resource_type)) continue;
@@ -20,14 +26,13 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
       resourceType: node.resource_type,
       name: node.name,
       packageName: node.package_name,
-      selector: (node.fqn ?? [node.package_name, node.name]).join('.'),
+      selector: exactSelector(node, manifest.metadata.project_name ?? ''),
       materialized: node.config?.materialized,
-      relation: displayRelation(node.relation_name),
       upstream: [],
       tests: [],
-      config: config ?? {},
+      ...(config && Object.keys(config).length ? { config } : {}),
       ...(error ? { configError: error } : {}),
-      lineage: { ...(target ? { target } : {}), sources: lineageSources(manifest, id) },
+      lineage: { ...(target ? { target: remember(target) } : {}), sources: lineageSources(manifest, id).map(remember) },
     });
   }
 
@@ -67,6 +72,7 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
     dbtVersion: manifest.metadata.dbt_version ?? 'unknown',
     targetKey: '',
     nodes: topologicalOrder([...consumers.values()]),
+    addresses,
     testCount,
   };
 }

@@ -1,34 +1,32 @@
-// Resuming a build after its worker died: run only what has no result yet, in dbt's order.
-// From the checkpoint and the manifest: exclude what finished (exactly), and what dbt would
-// have skipped below a failure (with `+`); re-select the unfinished tests of finished models.
-import type { ResultStatus } from '../contracts/status.js';
+// Resuming a build after its worker died: run exactly the planned nodes that have no result
+// yet, in dbt's order, and nothing dbt would have skipped below a failure. Its rules:
+// everything below a model/seed/snapshot that did not pass; the model of a failed unit test
+// and everything below it; below a failed data test, the models, seeds and snapshots that
+// depend on ALL its parents (dbt's test edges) and everything below those.
+// Selecting the remaining nodes explicitly (not "the build's selection minus what finished")
+// keeps the resume exact whatever the build selected with (flags, selectors, a default selector).
 import { isConsumerResourceType, isTestResourceType } from '../contracts/messages.js';
+import type { ResultStatus } from '../contracts/status.js';
 import type { Manifest, ManifestNode } from './artifacts.js';
+import { exactSelector } from './selectors.js';
 
 export interface ResumeSelection {
-  /** Extra dbt selectors to add to the build's selection (every unfinished test; run with indirect selection off). */
+  /** Exact selectors of every planned node still to run (run with indirect selection off). */
   select: string[];
-  /** dbt selectors to exclude. */
-  exclude: string[];
   /** Nodes that will not run because something upstream failed before the resume: node -> that failure. */
   skippedBelow: Map<string, string>;
 }
 
 const PASSING: ReadonlySet<ResultStatus> = new Set(['success', 'pass', 'warn']);
-
-/** The exact dbt selector of one node: its fqn (unit tests need their method). */
-export function exactSelector(node: ManifestNode): string {
-  const fqn = (node.fqn ?? [node.package_name, node.name]).join('.');
-  return node.resource_type === 'unit_test' ? `unit_test:${fqn}` : fqn;
-}
+const FAILED: ReadonlySet<ResultStatus> = new Set(['error', 'fail']);
 
 export function planResume(manifest: Manifest, finished: ReadonlyMap<string, ResultStatus>, planned: Iterable<string>): ResumeSelection {
   const lookup = (id: string): ManifestNode | undefined => manifest.nodes[id] ?? manifest.unit_tests?.[id];
   const children = new Map<string, string[]>();
   for (const node of [...Object.values(manifest.nodes), ...Object.values(manifest.unit_tests ?? {})]) {
-    for (const parent of node.depends_on?.nodes ?? []) children.set(parent, [...(children.get(parent) ?? []), node.unique_id]);
+    for (const parent of new Set(node.depends_on?.nodes ?? [])) children.set(parent, [...(children.get(parent) ?? []), node.unique_id]);
   }
-  const descendants = (root: string): string[] => {
+  const descendants = (root: string): Set<string> => {
     const seen = new Set<string>();
     const queue = [...(children.get(root) ?? [])];
     for (let i = 0; i < queue.length; i++) {
@@ -37,47 +35,35 @@ export function planResume(manifest: Manifest, finished: ReadonlyMap<string, Res
       seen.add(id);
       queue.push(...(children.get(id) ?? []));
     }
-    return [...seen];
+    return seen;
   };
+  const isConsumer = (id: string) => isConsumerResourceType(lookup(id)?.resource_type ?? '');
 
-  const exclude: string[] = [];
   const skippedBelow = new Map<string, string>();
-  const skipFrom = (root: string, because: string) => {
-    const node = lookup(root);
-    if (!node) return;
-    exclude.push(`${exactSelector(node)}+`);
-    for (const d of [root, ...descendants(root)]) if (!finished.has(d) && !skippedBelow.has(d)) skippedBelow.set(d, because);
+  const skip = (ids: Iterable<string>, because: string) => {
+    for (const id of ids) if (!finished.has(id) && !skippedBelow.has(id)) skippedBelow.set(id, because);
   };
-
   for (const [id, status] of finished) {
     const node = lookup(id);
-    if (!node) continue;
-    if (PASSING.has(status)) {
-      exclude.push(exactSelector(node));
-    } else if (isConsumerResourceType(node.resource_type)) {
-      skipFrom(id, id);
-    } else if (isTestResourceType(node.resource_type)) {
-      // dbt build skips what depends on the tested models (their other tests still run).
-      exclude.push(exactSelector(node));
-      for (const parent of node.depends_on?.nodes ?? []) {
-        for (const child of children.get(parent) ?? []) {
-          const c = lookup(child);
-          if (c && isConsumerResourceType(c.resource_type)) skipFrom(child, id);
-        }
-      }
-    } else {
-      exclude.push(exactSelector(node));
+    if (!node || PASSING.has(status)) continue;
+    if (isConsumerResourceType(node.resource_type)) {
+      skip(descendants(id), id);
+    } else if (node.resource_type === 'unit_test' && FAILED.has(status)) {
+      // dbt runs a model's unit tests first: one failing skips the model and what is below it.
+      for (const model of node.depends_on?.nodes ?? []) skip([model, ...descendants(model)], id);
+    } else if (isTestResourceType(node.resource_type) && FAILED.has(status)) {
+      // dbt's test edges run from a test to the models, seeds and snapshots below ALL its parents.
+      const below = [...new Set(node.depends_on?.nodes ?? [])].map(descendants);
+      const held = below.length ? [...below[0]!].filter((d) => isConsumer(d) && below.every((set) => set.has(d))) : [];
+      for (const h of held) skip([h, ...descendants(h)], id);
     }
   }
 
-  // Every unfinished test of the build, selected explicitly: the resumed build runs with
-  // indirect selection off, because excluding a finished model would also drop its
-  // unfinished tests (dbt applies indirect selection to exclusions too).
+  const root = manifest.metadata.project_name ?? '';
   const select: string[] = [];
-  for (const id of planned) {
+  for (const id of new Set(planned)) {
     const node = lookup(id);
-    if (!node || finished.has(id) || skippedBelow.has(id) || !isTestResourceType(node.resource_type)) continue;
-    select.push(exactSelector(node));
+    if (node && !finished.has(id) && !skippedBelow.has(id)) select.push(exactSelector(node, root));
   }
-  return { select, exclude: [...new Set(exclude)], skippedBelow };
+  return { select, skippedBelow };
 }

@@ -116,6 +116,16 @@ export class ConsumerSignals {
     }
   }
 
+  /** A consumer that cannot be signaled: closed already, not started yet, or unknown (server unreachable). */
+  private async existence(handle: ReturnType<Client['workflow']['getHandle']>): Promise<'closed' | 'not_started' | 'unknown'> {
+    try {
+      await handle.describe();
+      return 'closed';
+    } catch (err) {
+      return err instanceof WorkflowNotFoundError ? 'not_started' : 'unknown';
+    }
+  }
+
   private async send(uniqueId: string, message: { report?: NodeReport; start?: { startedAt: string } }): Promise<void> {
     const handle = this.client.workflow.getHandle(nodeWorkflowId(this.buildId, uniqueId));
     const deadline = Date.now() + this.giveUpAfterMs;
@@ -129,7 +139,9 @@ export class ConsumerSignals {
         }
         return;
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
+        // Not found: either the consumer has closed (nothing to tell it), or its group has not
+        // started it yet (dbt does not wait for consumers to start): then keep trying.
+        if (err instanceof WorkflowNotFoundError && (await this.existence(handle)) === 'closed') {
           if (message.report) this.stats.notFound++;
           return;
         }

@@ -24,6 +24,8 @@ describe('parseBuildInput: valid input', () => {
       failFast: false,
       nodeRetries: 1,
       nodeRetryDelaySeconds: 5,
+      overlap: 'queue',
+      groupSize: 500,
     });
     expect(input.select).toBeUndefined();
     expect(input.threads).toBeUndefined();
@@ -62,9 +64,17 @@ describe('parseBuildInput: valid input', () => {
       failFast: true,
       nodeRetries: 0,
       nodeRetryDelaySeconds: 0.5,
+      groupSize: 50,
+      overlap: 'reject',
+      pipeline: 'nightly orders',
+      nextWatermark: '2024-05-02',
       buildId: 'nightly-2024.05.01_1',
     };
     expect(parseBuildInput(raw)).toEqual(raw);
+  });
+
+  it('accepts every overlap policy', () => {
+    for (const overlap of ['queue', 'reject', 'allow'] as const) expect(parseBuildInput({ projectDir: PROJECT, overlap }).overlap).toBe(overlap);
   });
 
   it('accepts the boundaries of the numeric fields', () => {
@@ -78,6 +88,8 @@ describe('parseBuildInput: valid input', () => {
       nodeRetries: 10,
       nodeRetryDelaySeconds: 3600,
     });
+    expect(parseBuildInput({ projectDir: PROJECT, groupSize: 1 }).groupSize).toBe(1);
+    expect(parseBuildInput({ projectDir: PROJECT, groupSize: 1000 }).groupSize).toBe(1000);
   });
 
   it('accepts an absolute profilesDir and a relative one that stays inside the project', () => {
@@ -158,6 +170,10 @@ describe('parseBuildInput: malformed input names the bad field', () => {
     ['a buildId starting with .', { buildId: '.hidden' }, /^buildId: must be 1-100 letters/],
     ['a buildId over 100 characters', { buildId: 'b'.repeat(101) }, /^buildId: must be 1-100 letters/],
     ['fullRefresh as "yes"', { fullRefresh: 'yes' }, /^fullRefresh: /],
+    ['groupSize 0', { groupSize: 0 }, /^groupSize: must be at least 1/],
+    ['groupSize 1001', { groupSize: 1001 }, /^groupSize: must be at most 1000/],
+    ['groupSize 2.5', { groupSize: 2.5 }, /^groupSize: must be an integer/],
+    ['an unknown overlap', { overlap: 'wait' }, /^overlap: /],
     ['failFast as 1', { failFast: 1 }, /^failFast: /],
   ];
 

@@ -21,10 +21,18 @@ class FakeClient {
   readonly inFlightPerWorkflow = new Map<string, number>();
   maxInFlightPerWorkflow = 0;
   behaviour: Behaviour = () => Promise.resolve();
+  /** Consumers that exist (closed or running) for `describe`; others are "not started yet". */
+  readonly existing = new Set<string>();
+  describes = 0;
 
   readonly client = {
     workflow: {
       getHandle: (workflowId: string) => ({
+        describe: async (): Promise<object> => {
+          this.describes++;
+          if (this.existing.has(workflowId)) return { workflowId };
+          throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
+        },
         signal: async (def: { name: string }, arg: unknown): Promise<void> => {
           const call = { workflowId, signal: def.name, arg };
           this.calls.push(call);
@@ -267,8 +275,9 @@ describe('ConsumerSignals: concurrency', () => {
 });
 
 describe('ConsumerSignals: failures', () => {
-  it('counts a missing consumer (WorkflowNotFoundError) as notFound without retrying', async () => {
+  it('counts a closed consumer (signal not found, but it exists) as notFound without retrying', async () => {
     const fake = new FakeClient();
+    fake.existing.add(`watcher/${BUILD}/model.shop.gone`).add(`watcher/${BUILD}/model.shop.gone_too`);
     fake.behaviour = (call) => Promise.reject(new WorkflowNotFoundError('workflow not found', call.workflowId, undefined));
     const onError = vi.fn();
     const onDelivered = vi.fn();
@@ -280,6 +289,18 @@ describe('ConsumerSignals: failures', () => {
     expect(fake.calls).toHaveLength(2);
     expect(onError).not.toHaveBeenCalled();
     expect(onDelivered).not.toHaveBeenCalled();
+  });
+
+  it('keeps signaling a consumer its group has not started yet, and delivers once it has', async () => {
+    const fake = new FakeClient();
+    const id = `watcher/${BUILD}/model.shop.late`;
+    fake.behaviour = (call, attempt) => (attempt < 3 ? Promise.reject(new WorkflowNotFoundError('not found', call.workflowId, undefined)) : Promise.resolve());
+    const signals = new ConsumerSignals(fake.client, BUILD, {});
+    signals.report(report('model.shop.late'));
+    const stats = await signals.drain();
+    expect(fake.calls.filter((c) => c.workflowId === id)).toHaveLength(3);
+    expect(fake.describes).toBe(2); // asked each time whether it exists yet
+    expect(stats).toEqual({ delivered: 1, notFound: 0, failed: 0 });
   });
 
   it('retries a transient error and then delivers', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseNodeInput, type NodeInputRaw } from '../../src/contracts/node-input.js';
 import { InvalidInputError } from '../../src/contracts/validation.js';
+import type { ManifestNode } from '../../src/dbt/artifacts.js';
+import { planBuild } from '../../src/dbt/plan.js';
 
 function validRaw(): NodeInputRaw {
   return {
@@ -10,7 +12,7 @@ function validRaw(): NodeInputRaw {
       resourceType: 'model',
       name: 'orders',
       packageName: 'shop',
-      selector: 'shop.marts.orders',
+      selector: 'resource_type:model,package:shop,fqn:shop.marts.orders,path:models/marts/orders.sql',
       materialized: 'table',
       relation: 'shop.shop.orders',
       upstream: ['model.shop.stg_orders', 'seed.shop.raw_orders'],
@@ -54,6 +56,45 @@ describe('parseNodeInput: valid input', () => {
     }
   });
 
+  it.each([
+    // what exactSelector writes
+    'resource_type:model,package:shop,fqn:shop.marts.orders,path:models/marts/orders.sql',
+    'resource_type:seed,package:shop,fqn:shop.raw_orders,file:raw_orders.csv',
+    'resource_type:snapshot,package:pkg,fqn:pkg.snapshots.snap,file:snap.sql',
+    'resource_type:model,package:shop,fqn:shop.my?marts.orders2,path:models/my?marts/orders2.sql',
+    'resource_type:model,package:shop,fqn:shop.données.ventes,path:models/données/ventes.sql',
+    'resource_type:model,package:shop,fqn:shop.marts.orders',
+    // any other selector that is one argument
+    'path:models/marts/orders.sql,fqn:shop.marts.orders',
+    'fqn:shop.marts.orders',
+    'fqn:pkg.sub.pkg_model',
+    'path:models/marts-v2/orders_2024.sql,fqn:shop.marts-v2.orders_2024',
+    'path:models/marts/orders_v2.sql,fqn:shop.marts.orders.v2',
+    'shop.marts.orders',
+    'shop.marts.orders+',
+    '+orders',
+    '@orders',
+    'tag:a,tag:b',
+    'a/b',
+    'config.materialized=view',
+    'fqn:shop.marts.*',
+    'fqn:shop.marts[v2].orders',
+    'fqn:shop.売上.orders',
+    'path:models/(old)/x.sql',
+  ])('accepts the selector %j', (selector) => {
+    const raw = validRaw();
+    raw.node = { ...raw.node, selector };
+    expect(parseNodeInput(raw).node.selector).toBe(selector);
+  });
+
+  it('accepts a selector of 4096 characters', () => {
+    const selector = `fqn:${'a'.repeat(4092)}`;
+    expect(selector).toHaveLength(4096);
+    const raw = validRaw();
+    raw.node = { ...raw.node, selector };
+    expect(parseNodeInput(raw).node.selector).toBe(selector);
+  });
+
   it('keeps an explicit upstreamTimeoutSeconds', () => {
     expect(parseNodeInput({ ...validRaw(), upstreamTimeoutSeconds: 30 }).upstreamTimeoutSeconds).toBe(30);
   });
@@ -88,8 +129,30 @@ describe('parseNodeInput: invalid input names the field', () => {
     expect(problemsOf(withNode({ resourceType }))).toMatch(/^node\.resourceType: /);
   });
 
-  it.each(['shop marts orders', 'shop.marts.orders+', '+orders', 'tag:a,tag:b', 'a/b', ''])('refuses the selector %j', (selector) => {
+  it.each([
+    ['shop marts orders', 'a space (dbt reads a union)'],
+    ['fqn:shop.a\tfqn:shop.b', 'a tab'],
+    ['fqn:shop.a\nfqn:shop.b', 'a newline'],
+    ["fqn:shop.o'rders", 'a quote'],
+    ['"shop.orders"', 'double quotes'],
+    ['shop.orders;rm', 'a ;'],
+    ['$(whoami)', 'a $'],
+    ['`id`', 'backticks'],
+    ['fqn:shop.a|tee', 'a |'],
+    ['fqn:shop.a&', 'an &'],
+    ['fqn:shop.a>out', 'a >'],
+    ['fqn:shop.a<in', 'a <'],
+    ['fqn:shop.a\rfqn:shop.b', 'a carriage return'],
+    ['fqn:shop.a\u0000', 'a NUL'],
+    ['fqn:shop.a\u001b[31m', 'an escape (a control character)'],
+    ['fqn:shop.my\u00a0marts', 'a no-break space (whitespace too)'],
+    ['', 'empty'],
+  ])('refuses the selector %j (%s)', (selector) => {
     expect(problemsOf(withNode({ selector }))).toMatch(/^node\.selector: /);
+  });
+
+  it('refuses a selector over 4096 characters', () => {
+    expect(problemsOf(withNode({ selector: `fqn:${'a'.repeat(4093)}` }))).toMatch(/^node\.selector: /);
   });
 
   it('refuses an unknown field on the node', () => {
@@ -127,5 +190,46 @@ describe('parseNodeInput: invalid input names the field', () => {
   it('refuses a missing node', () => {
     const { node: _omit, ...rest } = validRaw();
     expect(problemsOf(rest)).toMatch(/^node: /);
+  });
+});
+
+// The dbtNode input is built from planBuild's planned nodes: every selector planBuild writes
+// for a node dbt accepts must pass the schema, or that node's consumer fails at once.
+describe('parseNodeInput: the selectors planBuild writes', () => {
+  /** The consumer input of the one node planBuild plans for a model in `file` (fqn as dbt builds it from the folders). */
+  function plannedInput(uniqueId: string, file: string, modelPath = 'models'): unknown {
+    const [resourceType, packageName, name] = uniqueId.split('.') as [string, string, string];
+    const folders = file.slice(modelPath.length + 1).split('/').slice(0, -1);
+    const n: ManifestNode = {
+      unique_id: uniqueId,
+      resource_type: resourceType,
+      name,
+      package_name: packageName,
+      fqn: [packageName, ...folders, name],
+      original_file_path: file,
+      depends_on: { nodes: [] },
+    };
+    const [planned] = planBuild({ metadata: { project_name: 'shop' }, nodes: { [uniqueId]: n } }, new Set([uniqueId])).nodes;
+    const raw = validRaw();
+    return { ...raw, node: { ...raw.node, uniqueId, name, packageName, selector: planned!.selector } };
+  }
+
+  it.each([
+    ['model.shop.orders', 'models/marts/orders.sql', 'models'],
+    ['model.shop.orders', 'models/marts-v2/sub_dir/orders.sql', 'models'],
+    ['model.pkg.pkg_model', 'models/sub/pkg_model.sql', 'models'],
+    ['model.shop.orders', 'dbt models/marts/orders.sql', 'dbt models'],
+    ['model.shop.orders2', 'models/my marts/orders2.sql', 'models'],
+    ['model.shop.orders', 'models/a,b/orders.sql', 'models'],
+    ['model.pkg.pkg_model', 'models/my sub/pkg_model.sql', 'models'],
+  ])('accepts the selector of %s in %s', (uniqueId, file, modelPath) => {
+    expect(() => parseNodeInput(plannedInput(uniqueId, file, modelPath))).not.toThrow();
+  });
+
+  it('accepts the selector of a model in a folder with non-ASCII letters', () => {
+    // dbt 1.11.16 selects it: `dbt ls --select 'path:models/données/ventes.sql,fqn:shop.données.ventes'`
+    // lists model.shop.ventes. planBuild writes such a selector, and the schema takes the é.
+    const input = parseNodeInput(plannedInput('model.shop.ventes', 'models/données/ventes.sql'));
+    expect(input.node.selector).toBe('resource_type:model,package:shop,fqn:shop.données.ventes,path:models/données/ventes.sql');
   });
 });

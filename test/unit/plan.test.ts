@@ -32,9 +32,9 @@ const byId = (nodes: PlannedNode[]) => new Map(nodes.map((n) => [n.uniqueId, n])
 
 describe('planBuild: consumers', () => {
   const m = manifest([
-    node('seed.shop.raw_customers'),
+    node('seed.shop.raw_customers', [], { original_file_path: 'seeds/raw_customers.csv' }),
     node('model.shop.stg_orders', ['source.shop.raw.orders']),
-    node('model.shop.customers', ['seed.shop.raw_customers']),
+    node('model.shop.customers', ['seed.shop.raw_customers'], { original_file_path: 'models/marts/customers.sql' }),
     node('snapshot.shop.customers_snapshot', ['model.shop.customers']),
     node('model.shop.orders', ['model.shop.stg_orders', 'model.shop.customers']),
     node('analysis.shop.revenue', ['model.shop.orders']),
@@ -66,28 +66,46 @@ describe('planBuild: consumers', () => {
       resourceType: 'model',
       name: 'customers',
       packageName: 'shop',
-      selector: 'shop.marts.customers',
+      selector: 'resource_type:model,package:shop,fqn:shop.marts.customers,path:models/marts/customers.sql',
       materialized: 'table',
-      relation: 'db.analytics.customers',
       upstream: ['seed.shop.raw_customers'],
       tests: [],
-      config: {},
-      lineage: expect.objectContaining({ sources: expect.any(Array) }),
+      lineage: { sources: [] },
     });
+  });
+
+  it('gives each planned node the exact selector of its type, package, fqn and path, or no path without a file', () => {
+    const plan = byId(planBuild(m, new Set(['seed.shop.raw_customers', 'model.shop.stg_orders', 'model.shop.customers'])).nodes);
+    expect(plan.get('seed.shop.raw_customers')!.selector).toBe('resource_type:seed,package:shop,fqn:shop.marts.raw_customers,path:seeds/raw_customers.csv');
+    expect(plan.get('model.shop.customers')!.selector).toBe('resource_type:model,package:shop,fqn:shop.marts.customers,path:models/marts/customers.sql');
+    expect(plan.get('model.shop.stg_orders')!.selector).toBe('resource_type:model,package:shop,fqn:shop.marts.stg_orders');
+  });
+
+  it("gives a package's node its file name instead of its path, the manifest's project being the root (dbt resolves path: against it only)", () => {
+    const withPackage = manifest([
+      node('model.shop.orders', ['model.pkg.p'], { original_file_path: 'models/marts/orders.sql' }),
+      node('model.pkg.p', [], { original_file_path: 'models/marts/p.sql' }),
+    ]);
+    const plan = byId(planBuild(withPackage, new Set(['model.shop.orders', 'model.pkg.p'])).nodes);
+    expect(plan.get('model.pkg.p')!.selector).toBe('resource_type:model,package:pkg,fqn:pkg.marts.p,file:p.sql');
+    expect(plan.get('model.shop.orders')!.selector).toBe('resource_type:model,package:shop,fqn:shop.marts.orders,path:models/marts/orders.sql');
+    // without a project name, no node is known to be of the root project
+    const anonymous = byId(planBuild({ ...withPackage, metadata: {} }, new Set(['model.shop.orders'])).nodes);
+    expect(anonymous.get('model.shop.orders')!.selector).toBe('resource_type:model,package:shop,fqn:shop.marts.orders,file:orders.sql');
   });
 
   it('builds the selector from package and name when the node has no fqn', () => {
     const m2 = manifest([node('model.shop.a', [], { fqn: undefined, relation_name: null, config: undefined })]);
     const [planned] = planBuild(m2, new Set(['model.shop.a'])).nodes;
-    expect(planned!.selector).toBe('shop.a');
-    expect(planned!.relation).toBeUndefined();
+    expect(planned!.selector).toBe('resource_type:model,package:shop,fqn:shop.a');
+    expect(planned!.lineage.target).toBeUndefined();
     expect(planned!.materialized).toBeUndefined();
   });
 
   it('reports project name and dbt version, or unknown', () => {
-    expect(planBuild(m, new Set())).toEqual({ projectName: 'shop', dbtVersion: '1.11.16', nodes: [], testCount: 0 });
+    expect(planBuild(m, new Set())).toEqual({ projectName: 'shop', dbtVersion: '1.11.16', targetKey: '', nodes: [], addresses: {}, testCount: 0 });
     const bare: Manifest = { metadata: {}, nodes: {} };
-    expect(planBuild(bare, new Set(['model.x.y']))).toEqual({ projectName: 'unknown', dbtVersion: 'unknown', nodes: [], testCount: 0 });
+    expect(planBuild(bare, new Set(['model.x.y']))).toEqual({ projectName: 'unknown', dbtVersion: 'unknown', targetKey: '', nodes: [], addresses: {}, testCount: 0 });
   });
 });
 
@@ -210,7 +228,6 @@ describe('topologicalOrder', () => {
     selector: `p.${uniqueId}`,
     upstream,
     tests: [],
-    config: {},
     lineage: { sources: [] },
   });
 
