@@ -39,6 +39,8 @@ export interface RunBuildResult {
   signalFailures: number;
   /** Set when this attempt resumed an earlier one: nodes it left out because they had finished. */
   resumedAfter?: number;
+  /** Epoch ms when dbt exited (the start of the build's tail: consumers closing after dbt). */
+  dbtExitedAtMs?: number;
 }
 
 /** Past this, a resumed build's selection goes to dbt as a YAML selector, not as arguments. */
@@ -89,6 +91,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
 
     let openBefore = tracker.openCount();
     let dbtVersion: string | undefined;
+    let dbtExitedAtMs: number | undefined;
     let skippedBelow = new Map<string, string>();
     let resume: ResumeSelection | undefined;
     if (dbtExitCode === undefined && previous && previous.finished.size > 0) {
@@ -125,6 +128,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
         dbtNotFoundFailure(err);
       }
       const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs }).catch(dbtNotFoundFailure);
+      dbtExitedAtMs = Date.now();
       dbtVersion = outcome.dbtVersion;
 
       // Whatever happened, run_results.json (when dbt wrote it for this invocation) is the truth
@@ -160,6 +164,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
       reconciled: openBefore,
       signalFailures: stats.failed,
       ...(previous ? { resumedAfter: previous.finished.size } : {}),
+      dbtExitedAtMs,
     };
   } finally {
     stopHeartbeats();

@@ -183,6 +183,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
       const run = await runBuild({ buildId, input, consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })) });
       progress.invocationId = run.invocationId;
       progress.dbtExitCode = run.exitCode ?? undefined;
+      progress.dbtExitedAtMs = run.dbtExitedAtMs;
     } catch (err) {
       if (isCancellation(err)) throw err;
       progress.error = failureMessage(err);

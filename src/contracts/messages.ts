@@ -171,6 +171,8 @@ export interface BuildProgress {
   dbtVersion?: string;
   invocationId?: string;
   dbtExitCode?: number;
+  /** Epoch ms when dbt exited. */
+  dbtExitedAtMs?: number;
   error?: string;
   /** Recording problems (metadata database): reported, never a build failure. */
   recordingFailures?: string[];

@@ -116,11 +116,14 @@ export class ConsumerSignals {
     }
   }
 
-  /** A consumer that cannot be signaled: closed already, not started yet, or unknown (server unreachable). */
-  private async existence(handle: ReturnType<Client['workflow']['getHandle']>): Promise<'closed' | 'not_started' | 'unknown'> {
+  /**
+   * Why a consumer could not be signaled: it has closed, it has not started yet, or it started
+   * just now (between the signal and this look: try again at once), or the server is unreachable.
+   */
+  private async existence(handle: ReturnType<Client['workflow']['getHandle']>): Promise<'closed' | 'running' | 'not_started' | 'unknown'> {
     try {
-      await handle.describe();
-      return 'closed';
+      const { status } = await handle.describe();
+      return status.name === 'RUNNING' ? 'running' : 'closed';
     } catch (err) {
       return err instanceof WorkflowNotFoundError ? 'not_started' : 'unknown';
     }
@@ -141,9 +144,13 @@ export class ConsumerSignals {
       } catch (err) {
         // Not found: either the consumer has closed (nothing to tell it), or its group has not
         // started it yet (dbt does not wait for consumers to start): then keep trying.
-        if (err instanceof WorkflowNotFoundError && (await this.existence(handle)) === 'closed') {
-          if (message.report) this.stats.notFound++;
-          return;
+        if (err instanceof WorkflowNotFoundError) {
+          const state = await this.existence(handle);
+          if (state === 'closed') {
+            if (message.report) this.stats.notFound++;
+            return;
+          }
+          if (state === 'running') continue;
         }
         if (Date.now() + delay > deadline) {
           if (message.report) this.stats.failed++;

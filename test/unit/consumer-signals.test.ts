@@ -23,6 +23,8 @@ class FakeClient {
   behaviour: Behaviour = () => Promise.resolve();
   /** Consumers that exist (closed or running) for `describe`; others are "not started yet". */
   readonly existing = new Set<string>();
+  /** Of those, the ones still running (they started between a signal and the look). */
+  readonly running = new Set<string>();
   describes = 0;
 
   readonly client = {
@@ -30,7 +32,7 @@ class FakeClient {
       getHandle: (workflowId: string) => ({
         describe: async (): Promise<object> => {
           this.describes++;
-          if (this.existing.has(workflowId)) return { workflowId };
+          if (this.existing.has(workflowId)) return { workflowId, status: { name: this.running.has(workflowId) ? 'RUNNING' : 'COMPLETED' } };
           throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
         },
         signal: async (def: { name: string }, arg: unknown): Promise<void> => {
@@ -300,6 +302,19 @@ describe('ConsumerSignals: failures', () => {
     const stats = await signals.drain();
     expect(fake.calls.filter((c) => c.workflowId === id)).toHaveLength(3);
     expect(fake.describes).toBe(2); // asked each time whether it exists yet
+    expect(stats).toEqual({ delivered: 1, notFound: 0, failed: 0 });
+  });
+
+  it('signals again at once a consumer that started between the signal and the look', async () => {
+    const fake = new FakeClient();
+    const id = `watcher/${BUILD}/model.shop.just_started`;
+    fake.existing.add(id);
+    fake.running.add(id);
+    fake.behaviour = (call, attempt) => (attempt === 1 ? Promise.reject(new WorkflowNotFoundError('not found', call.workflowId, undefined)) : Promise.resolve());
+    const signals = new ConsumerSignals(fake.client, BUILD, {});
+    signals.report(report('model.shop.just_started'));
+    const stats = await signals.drain();
+    expect(fake.calls.filter((c) => c.workflowId === id)).toHaveLength(2);
     expect(stats).toEqual({ delivered: 1, notFound: 0, failed: 0 });
   });
 
