@@ -18,7 +18,7 @@ export interface NotifyConsumersInput {
 
 /** Every consumer still waiting gets a report; consumers keep the first they got. */
 export async function notifyConsumers(deps: ActivityDeps, input: NotifyConsumersInput): Promise<number> {
-  const signals = new ConsumerSignals(deps.client, input.buildId, { concurrency: deps.signalConcurrency });
+  const signals = new ConsumerSignals(deps.client, input.buildId, { concurrency: deps.signalConcurrency, abort: Context.current().cancellationSignal });
   for (const uniqueId of input.uniqueIds) {
     const report: NodeReport = {
       uniqueId,

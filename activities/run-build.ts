@@ -63,6 +63,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
   const undelivered = new Map<string, NodeReport>();
   const signals = new ConsumerSignals(deps.client, buildId, {
     concurrency: deps.signalConcurrency,
+    abort: ctx.cancellationSignal,
     onDelivered: (report) => {
       delivered.add(report.uniqueId);
       undelivered.delete(report.uniqueId);

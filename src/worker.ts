@@ -34,7 +34,15 @@ export interface CreateWorkerOptions {
   /** Overrides for activity dependencies (dbt binary, dbt environment, tuning). */
   activityDeps?: Partial<Omit<ActivityDeps, 'client'>>;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Workflows kept in memory (the SDK's default, ~600 per GiB of heap, lets 1,000 idle consumers take 2 GiB). */
+  maxCachedWorkflows?: number;
 }
+
+/**
+ * A build's consumers are many and mostly idle (waiting for one signal): a smaller cache keeps
+ * the worker's memory flat; an evicted consumer replays its few events when its report comes.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const client = new Client({ connection: options.connection, namespace: options.namespace });
@@ -54,6 +62,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? (Number(process.env.WATCHER_MAX_CACHED_WORKFLOWS) || DEFAULT_MAX_CACHED_WORKFLOWS),
     // Heartbeats reach the server within 2 s, so a cancel reaches dbt within ~2 s, not 80% of the timeout.
     defaultHeartbeatThrottleInterval: '2 seconds',
     maxHeartbeatThrottleInterval: '5 seconds',

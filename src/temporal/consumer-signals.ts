@@ -27,6 +27,8 @@ export interface ConsumerSignalsOptions {
   giveUpAfterMs?: number;
   onDelivered?: (report: NodeReport) => void;
   onError?: (uniqueId: string, err: unknown) => void;
+  /** Stop retrying when this aborts (the activity was canceled): what is left counts as failed. */
+  abort?: AbortSignal;
 }
 
 export class ConsumerSignals {
@@ -116,6 +118,18 @@ export class ConsumerSignals {
     }
   }
 
+  /** Wait before a retry; an abort cuts the wait short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      this.options.abort?.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
   /**
    * Why a consumer could not be signaled: it has closed, it has not started yet, or it started
    * just now (between the signal and this look: try again at once), or the server is unreachable.
@@ -152,12 +166,12 @@ export class ConsumerSignals {
           }
           if (state === 'running') continue;
         }
-        if (Date.now() + delay > deadline) {
+        if (Date.now() + delay > deadline || this.options.abort?.aborted) {
           if (message.report) this.stats.failed++;
           this.options.onError?.(uniqueId, err);
           return;
         }
-        await new Promise((r) => setTimeout(r, delay));
+        await this.pause(delay);
       }
     }
   }
