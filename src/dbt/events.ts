@@ -87,3 +87,16 @@ export function errorTextOf(event: DbtEvent): string {
   const exc = event.data.exc;
   return typeof exc === 'string' && exc ? exc : event.msg;
 }
+
+const RELEVANT_NAMES = Object.values(DbtEventNames).map((name) => `"${name}"`);
+const ERROR_LEVEL = /"level":\s*"error"/;
+
+/**
+ * Whether a stdout line is worth parsing: dbt's debug log is mostly SQL and connection chatter
+ * (tens of MB for a big build), and parsing it only to drop it costs the worker CPU and memory.
+ * Lines that are not dbt events (no invocation id) are kept: they are dbt's plain output.
+ */
+export function isRelevantLogLine(line: string): boolean {
+  if (!line.includes('"invocation_id"')) return true;
+  return RELEVANT_NAMES.some((name) => line.includes(name)) || ERROR_LEVEL.test(line);
+}

@@ -3,7 +3,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { InvocationPaths } from './command.js';
-import { DbtEventNames, errorTextOf, parseDbtLogLine, type DbtEvent } from './events.js';
+import { DbtEventNames, errorTextOf, isRelevantLogLine, parseDbtLogLine, type DbtEvent } from './events.js';
 import { spawnDbt, type DbtExit, type DbtProcess } from './process.js';
 
 /** Per-build working directory, inside the dbt project's target dir. */
@@ -74,6 +74,7 @@ export function startInvocation(options: {
     cwd: options.cwd,
     env: options.env,
     onStdoutLine: (line) => {
+      if (!isRelevantLogLine(line)) return;
       const event = parseDbtLogLine(line);
       if (!event) {
         if (line.trim() && plainLines.length < MAX_KEPT_LINES) plainLines.push(line);

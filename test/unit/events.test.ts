@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DbtEventNames, errorTextOf, nodeInfoOf, parseDbtLogLine, runResultOf, type DbtEvent } from '../../src/dbt/events.js';
+import { DbtEventNames, errorTextOf, isRelevantLogLine, nodeInfoOf, parseDbtLogLine, runResultOf, type DbtEvent } from '../../src/dbt/events.js';
 
 // Lines shaped like dbt 1.x `--log-format json` output: keys sorted, `data` before `info`.
 const NODE_FINISHED_LINE =
@@ -133,5 +133,26 @@ describe('errorTextOf', () => {
     expect(errorTextOf(eventWith({}, { msg: 'the message' }))).toBe('the message');
     expect(errorTextOf(eventWith({ exc: '' }, { msg: 'the message' }))).toBe('the message');
     expect(errorTextOf(eventWith({ exc: { nested: true } }, { msg: 'the message' }))).toBe('the message');
+  });
+});
+
+describe('isRelevantLogLine', () => {
+  const debugSql =
+    '{"data": {"conn_name": "model.shop.orders", "sql": "select 1"}, "info": {"invocation_id": "inv-1", "level": "debug", ' +
+    '"msg": "On model.shop.orders: select 1", "name": "SQLQuery"}}';
+
+  it('keeps the events Watcher reads and error-level lines', () => {
+    expect(isRelevantLogLine(NODE_FINISHED_LINE)).toBe(true);
+    expect(isRelevantLogLine(MAIN_ERROR_LINE)).toBe(true);
+    expect(isRelevantLogLine(VERSION_LINE)).toBe(true);
+    expect(isRelevantLogLine(debugSql.replace('"level": "debug"', '"level": "error"'))).toBe(true);
+  });
+
+  it('drops debug chatter such as SQL queries', () => {
+    expect(isRelevantLogLine(debugSql)).toBe(false);
+  });
+
+  it('keeps lines that are not dbt events, as dbt plain output', () => {
+    expect(isRelevantLogLine('Traceback (most recent call last):')).toBe(true);
   });
 });
