@@ -59,9 +59,13 @@ const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
+/** The build activity's heartbeat timeout; with dbt's stop grace it bounds how long dbt outlives a terminated build. */
+const RUN_BUILD_HEARTBEAT_SECONDS = 20;
+/** Heartbeat timeout, then SIGINT with the worker's stop grace (10 s default), SIGTERM, 5 s, SIGKILL; plus a margin. */
+const TARGET_DRAIN_SECONDS = RUN_BUILD_HEARTBEAT_SECONDS + 10 + 5 + 5;
 const { runBuild } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
-  heartbeatTimeout: '20 seconds',
+  heartbeatTimeout: RUN_BUILD_HEARTBEAT_SECONDS * 1000,
   // Wait for dbt to be stopped before the workflow moves on (the SDK's effective default is TRY_CANCEL).
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -124,7 +128,6 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   const releaseTarget = async () => {
     const held = guard;
     guard = undefined;
-    // A guard canceled along with a canceled build is released already.
     if (held) {
       await CancellationScope.nonCancellable(async () => {
         await held.signal(releaseTargetSignal);
@@ -257,19 +260,22 @@ function rootRecord(buildKey: string, pipelineName: string, startTime: Date, bui
 
 /**
  * One build at a time per (project, target): the guard child's workflow ID is the lock.
- * `queue` waits for the holder to close (the holder's close policy frees it even when the
- * holder is terminated); `reject` fails at once.
+ * `queue` waits for the guard to close; `reject` fails at once. The guard is started out of
+ * reach of this build's cancellation and outlives its termination, so the lock is only freed
+ * once this build's dbt has stopped (see dbtTargetGuard).
  */
 async function acquireTarget(plan: BuildPlan, input: BuildInput): Promise<ChildWorkflowHandle<typeof dbtTargetGuard>> {
   const workflowId = targetGuardWorkflowId(plan.targetKey);
   for (;;) {
     try {
-      return await startChild(dbtTargetGuard, {
-        workflowId,
-        args: [{ buildWorkflowId: workflowInfo().workflowId, projectDir: input.projectDir, target: input.target }],
-        parentClosePolicy: ParentClosePolicy.TERMINATE,
-        staticSummary: `dbt target lock: ${plan.projectName} (target ${input.target ?? 'default'})`,
-      });
+      return await CancellationScope.nonCancellable(() =>
+        startChild(dbtTargetGuard, {
+          workflowId,
+          args: [{ buildWorkflowId: workflowInfo().workflowId, projectDir: input.projectDir, target: input.target, drainSeconds: TARGET_DRAIN_SECONDS }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          staticSummary: `dbt target lock: ${plan.projectName} (target ${input.target ?? 'default'})`,
+        }),
+      );
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       if (input.overlap === 'reject') {

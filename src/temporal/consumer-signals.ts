@@ -120,11 +120,13 @@ export class ConsumerSignals {
 
   /** Wait before a retry; an abort cuts the wait short. */
   private pause(ms: number): Promise<void> {
+    const abort = this.options.abort;
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
-      this.options.abort?.addEventListener('abort', done, { once: true });
+      abort?.addEventListener('abort', done, { once: true });
       function done() {
         clearTimeout(timer);
+        abort?.removeEventListener('abort', done);
         resolve();
       }
     });

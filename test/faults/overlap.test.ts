@@ -71,17 +71,21 @@ describe('two builds of the same project and target', () => {
     expect((await waitForBuild(first.handle)).ok).toBe(true);
   });
 
-  it('a terminated build frees its target for the next one', async () => {
+  it('a terminated build frees its target for the next one, once its dbt has stopped', async () => {
     const schema = uniqueName('t');
     const first = await start({ vars: { schema, shop_sleep_seconds: 60 } });
     await waitUntil('the first build to run dbt', () => dbtProcessesOf(first.buildId).length > 0, 60_000);
     const second = await start({ vars: { schema } });
     await waitUntil('the second build to queue', async () => (await progressOf(client, second.buildId))?.phase === 'queued', 30_000);
     await first.handle.terminate('test: the holder is terminated');
-    const result = await waitForBuild(second.handle);
-    expect(result.ok).toBe(true);
-    await waitUntil('the terminated build\'s dbt to stop', () => dbtProcessesOf(first.buildId).length === 0, 30_000);
-  });
+    const done = waitForBuild(second.handle);
+    const seen = await watchOverlap(first.buildId, second.buildId, done);
+    const result = await done;
+    expect(result.ok, JSON.stringify(result.progress.error ?? result.progress.nodes.filter((n) => n.status !== 'success'))).toBe(true);
+    expect(seen.b).toBeGreaterThan(0);
+    expect(seen.both).toBe(0);
+    expect(dbtProcessesOf(first.buildId)).toEqual([]);
+  }, 180_000);
 
   it('allow: builds that write different relations may run side by side', async () => {
     const a = await start({ vars: { schema: uniqueName('t'), shop_sleep_seconds: 5 }, overlap: 'allow' });

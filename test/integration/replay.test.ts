@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeGroupWorkflowId } from '../../src/contracts/names.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
 import { connectTestClient, runShopBuild, stack } from '../support/stack.js';
 
@@ -66,8 +67,12 @@ describe('replay', () => {
       for await (const wf of client.workflow.list({ query: `WatcherBuildId = '${buildId}'` })) {
         histories.push({ workflowId: wf.workflowId, history: await exportHistory(wf.workflowId, wf.runId) });
       }
+      // Node groups carry no search attributes of their own: look them up by ID.
+      const groupId = nodeGroupWorkflowId(buildId, 1);
+      const group = await client.workflow.getHandle(groupId).describe();
+      histories.push({ workflowId: groupId, history: await exportHistory(groupId, group.runId) });
     }
-    expect(histories.length).toBeGreaterThanOrEqual(3 * 10);
+    expect(histories.length).toBeGreaterThanOrEqual(3 * 11);
     const { count, failures } = await replay(histories);
     expect(failures).toEqual([]);
     expect(count).toBe(histories.length);
@@ -83,6 +88,7 @@ describe('replay', () => {
         'consumer-error-stg_payments': pick(1, 'model.shop.stg_payments'),
         'consumer-skipped-fct_orders': pick(1, 'model.shop.fct_orders'),
         'consumer-warn-fct_orders': pick(2, 'model.shop.fct_orders'),
+        'group-failed': pick(1, nodeGroupWorkflowId(builds[1]!.buildId, 1)),
       };
       for (const [name, h] of Object.entries(keep)) writeFileSync(path.join(FIXTURES, `${name}.json`), `${JSON.stringify(h.history)}\n`);
     }
