@@ -81,7 +81,7 @@ describe('two builds of the same project and target', () => {
     const done = waitForBuild(second.handle);
     const seen = await watchOverlap(first.buildId, second.buildId, done);
     const result = await done;
-    expect(result.ok, JSON.stringify(result.progress.error ?? result.progress.nodes.filter((n) => n.status !== 'success'))).toBe(true);
+    expect(result.ok, JSON.stringify(result.error ?? result.progress?.nodes.filter((n) => n.status !== 'success'))).toBe(true);
     expect(seen.b).toBeGreaterThan(0);
     expect(seen.both).toBe(0);
     expect(dbtProcessesOf(first.buildId)).toEqual([]);
