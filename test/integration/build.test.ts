@@ -41,17 +41,29 @@ async function endsOf(buildId: string): Promise<Map<string, ConsumerEnd>> {
   return new Map(ends);
 }
 
-/** Every consumer's node and test statuses equal dbt's run_results.json. */
-function expectEqualToRunResults(buildId: string, ends: Map<string, ConsumerEnd>) {
+/**
+ * Every consumer's node and test statuses equal dbt's run_results.json. One known exception:
+ * when fail-fast strikes, dbt lists as "Skipping due to fail_fast" every node without a
+ * result yet, even one already dispatched to a thread that then finishes it (dbt logs its
+ * NodeFinished, the relation is built). Watcher reports what dbt logged; at most `threads`
+ * nodes (those in flight) may differ that way.
+ */
+function expectEqualToRunResults(buildId: string, ends: Map<string, ConsumerEnd>, options: { failFastThreads?: number } = {}) {
   const runResults = readBuildRunResults(buildId);
   const byId = new Map(runResults.results.map((r) => [r.unique_id, r]));
   let compared = 0;
+  const finishedAsFailFastStruck: string[] = [];
   for (const [id, end] of ends) {
     const outcome = end.outcome!;
     expect(outcome, `${id} has an outcome`).toBeDefined();
     const rr = byId.get(id);
     if (rr) {
-      expect(outcome.node.status, id).toBe(normalizeDbtStatus(rr.status, rr.message));
+      const dbtSays = normalizeDbtStatus(rr.status, rr.message);
+      if (options.failFastThreads && dbtSays === 'not_run' && outcome.node.status === 'success' && outcome.node.executionTimeSeconds !== undefined) {
+        finishedAsFailFastStruck.push(id);
+      } else {
+        expect(outcome.node.status, id).toBe(dbtSays);
+      }
       compared++;
     } else {
       // dbt leaves ephemeral models out of run_results.json; they still get a NodeFinished event.
@@ -65,6 +77,7 @@ function expectEqualToRunResults(buildId: string, ends: Map<string, ConsumerEnd>
   }
   // All but the ephemeral model (which run_results.json lists only when fail-fast skipped it).
   expect(compared).toBeGreaterThanOrEqual(ALL_CONSUMERS.length - 1);
+  expect(finishedAsFailFastStruck.length, finishedAsFailFastStruck.join(', ')).toBeLessThanOrEqual(options.failFastThreads ?? 0);
 }
 
 describe('a green build', () => {
@@ -208,6 +221,6 @@ describe('fail-fast', () => {
       expect(end.failureType, id).toBe('NodeNotRun');
     }
     expect(ends.get('model.shop.stg_payments')!.failureType).toBe('NodeError');
-    expectEqualToRunResults(buildId, ends);
+    expectEqualToRunResults(buildId, ends, { failFastThreads: 1 });
   });
 });
