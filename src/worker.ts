@@ -3,6 +3,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle, type WorkflowBundleOption } from '@temporalio/worker';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
 import { createPool } from './store/db.js';
@@ -44,6 +45,22 @@ export interface CreateWorkerOptions {
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
 
+/**
+ * Heap limit (MiB) of the thread that runs workflows. V8 sizes a heap from the machine's memory
+ * (4 GiB here) and collects lazily, so thousands of short consumer activations let garbage pile
+ * up to over 1 GiB; a limit makes it collect sooner, for some more CPU. Live data stays far below
+ * it. A 3,500-node build: worker peak RSS 890 MiB with it, 1,480 MiB without. 0 keeps V8's default.
+ */
+export const DEFAULT_WORKFLOW_HEAP_MB = 512;
+
+/** V8 reads the flag when an isolate is created: set it before the worker starts its workflow thread. */
+function limitWorkflowThreadHeap(): void {
+  const fromEnv = process.env.WATCHER_WORKFLOW_HEAP_MB;
+  const mb = fromEnv === undefined || fromEnv === '' ? DEFAULT_WORKFLOW_HEAP_MB : Number(fromEnv);
+  if (!Number.isInteger(mb) || mb < 0) throw new Error(`WATCHER_WORKFLOW_HEAP_MB must be a whole number of MiB (0 for V8's default), not ${JSON.stringify(fromEnv)}`);
+  if (mb > 0) v8.setFlagsFromString(`--max-old-space-size=${mb}`);
+}
+
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const client = new Client({ connection: options.connection, namespace: options.namespace });
   const deps: ActivityDeps = {
@@ -55,6 +72,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? 2_000,
     store: options.activityDeps?.store,
   };
+  limitWorkflowThreadHeap();
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
