@@ -43,9 +43,15 @@ export function dbtNotFoundFailure(err: unknown): never {
 export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: ResolveBuildGraphInput): Promise<BuildPlan> {
   assertProjectDir(input.projectDir);
   const paths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
+  // Every line of `dbt ls` is one selected node: none may be dropped, however many.
+  const selected = new Set<string>();
+  const onPlainLine = (line: string) => {
+    const uniqueId = uniqueIdOfListLine(line);
+    if (uniqueId) selected.add(uniqueId);
+  };
   const running = (() => {
     try {
-      return startInvocation({ dbtBin: deps.dbtBin, args: listArgs(input, paths), cwd: input.projectDir, env: deps.dbtEnv });
+      return startInvocation({ dbtBin: deps.dbtBin, args: listArgs(input, paths), cwd: input.projectDir, env: deps.dbtEnv, onPlainLine });
     } catch (err) {
       return dbtNotFoundFailure(err);
     }
@@ -59,18 +65,21 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
     throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);
   }
 
-  const selected = new Set<string>();
-  for (const line of outcome.plainLines) {
-    try {
-      const row = JSON.parse(line) as { unique_id?: unknown };
-      if (typeof row.unique_id === 'string') selected.add(row.unique_id);
-    } catch {
-      // dbt's warnings in plain text: not part of the list
-    }
-  }
   const manifest = await readManifest(paths.targetPath);
   if (!manifest) throw new Error(`dbt ls did not write ${path.join(paths.targetPath, 'manifest.json')}`);
   return { ...planBuild(manifest, selected), targetKey: targetKeyOf(input) };
+}
+
+/** The node of one `dbt ls --output json --output-keys unique_id` line; dbt's plain-text warnings have none. */
+export function uniqueIdOfListLine(line: string): string | undefined {
+  const text = line.trim();
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const row = JSON.parse(text) as { unique_id?: unknown };
+    return typeof row.unique_id === 'string' ? row.unique_id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** (real project directory, target): two builds with the same key write the same relations. */

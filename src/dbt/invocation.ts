@@ -44,7 +44,7 @@ export interface InvocationOutcome {
   fatalErrors: string[];
   /** Error-level log messages, for a failure report when dbt exits 2. */
   errorMessages: string[];
-  /** stdout lines that were not JSON events (dbt's plain output, e.g. `ls` results). */
+  /** The last stdout lines that were not JSON events (dbt's plain output), for error reports. */
   plainLines: string[];
 }
 
@@ -55,7 +55,8 @@ export interface RunningInvocation {
   invocationId(): string | undefined;
 }
 
-const MAX_KEPT_LINES = 2000;
+/** Plain lines kept for an error report: the last ones. Callers that need every line use `onPlainLine`. */
+const MAX_KEPT_LINES = 200;
 
 export function startInvocation(options: {
   dbtBin: string;
@@ -63,6 +64,8 @@ export function startInvocation(options: {
   cwd: string;
   env: NodeJS.ProcessEnv;
   onEvent?: (event: DbtEvent) => void;
+  /** Every stdout line that is not a JSON event (e.g. `dbt ls` results), none dropped. */
+  onPlainLine?: (line: string) => void;
 }): RunningInvocation {
   let invocationId: string | undefined;
   let dbtVersion: string | undefined;
@@ -77,7 +80,10 @@ export function startInvocation(options: {
       if (!isRelevantLogLine(line)) return;
       const event = parseDbtLogLine(line);
       if (!event) {
-        if (line.trim() && plainLines.length < MAX_KEPT_LINES) plainLines.push(line);
+        if (!line.trim()) return;
+        options.onPlainLine?.(line);
+        plainLines.push(line);
+        if (plainLines.length > MAX_KEPT_LINES) plainLines.shift();
         return;
       }
       if (!invocationId && event.invocationId) invocationId = event.invocationId;
