@@ -256,7 +256,11 @@ mkdirSync(workDir, { recursive: true });
 const bench = await startBenchStack();
 try {
   const results: SizeResult[] = [];
-  for (const models of SIZES) results.push(await benchmarkSize(bench, models, RUNS, PER_NODE_SIZES.includes(models), workDir));
+  for (const models of SIZES) {
+    results.push(await benchmarkSize(bench, models, RUNS, PER_NODE_SIZES.includes(models), workDir));
+    // What is measured so far, in case a long run is cut short.
+    writeFileSync(args.out!, report(results, undefined, startedAt, (Date.now() - startedAt.getTime()) / 60_000));
+  }
   const scale = SCALE_MODELS > 0 ? await benchmarkSize(bench, SCALE_MODELS, SCALE_RUNS, false, workDir) : undefined;
   const text = report(results, scale, startedAt, (Date.now() - startedAt.getTime()) / 60_000);
   writeFileSync(args.out!, text);
