@@ -174,6 +174,7 @@ async function benchmarkSize(bench: BenchStack, models: number, runs: number, pe
   const plain: number[] = [];
   const watched: WatchedRun[] = [];
   const perNodeTimes: number[] = [];
+  let peakRssMiB = 0;
   try {
     // Warm-up, not counted: first Postgres and dbt start-up costs.
     await plainBuild(bench, project, `w${models}_warm_a`, workDir);
@@ -191,6 +192,8 @@ async function benchmarkSize(bench: BenchStack, models: number, runs: number, pe
       log(`${models} models, run ${r + 1}/${runs}: a ${plain.at(-1)!.toFixed(1)} s, b ${watched.at(-1)!.seconds.toFixed(1)} s${perNode ? `, c ${perNodeTimes.at(-1)!.toFixed(1)} s` : ''}`);
     }
   } finally {
+    // Read before the worker exits: /proc forgets it.
+    peakRssMiB = processUsage(worker.pid).peakRssMiB;
     await worker.stop();
   }
   const lags = watched.flatMap((w) => w.lagsMs);
@@ -203,7 +206,7 @@ async function benchmarkSize(bench: BenchStack, models: number, runs: number, pe
     lag: { p50: quantile(lags, 0.5), p99: quantile(lags, 0.99), max: Math.max(...lags), n: lags.length },
     tail: summarize(watched.map((w) => w.tailSeconds)),
     cpu: summarize(watched.map((w) => w.cpuSeconds)),
-    peakRssMiB: processUsage(worker.pid).peakRssMiB || 0,
+    peakRssMiB,
   };
 }
 
