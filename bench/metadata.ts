@@ -22,6 +22,7 @@ import { recordExecutions } from '../src/store/executions.js';
 import { migrate } from '../src/store/migrate.js';
 import { childrenOf, descendantsOf, lastSuccessPerPipeline, recentExecutions } from '../src/store/queries.js';
 import { fmt, quantile, summarize } from './stats.js';
+import { mulberry32 } from './lib/prng.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,17 +61,6 @@ const out = (line = '') => {
 };
 const progress = (line: string) => console.error(`[${((performance.now() - runStarted) / 1000).toFixed(1)} s] ${line}`);
 
-/** Small deterministic PRNG, so every run draws the same inputs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(20240601);
 const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
 

@@ -4,6 +4,7 @@
 // Deterministic for a given seed.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { mulberry32 } from './prng.js';
 
 export interface ProjectSpec {
   /** Models, not counting seeds. */
@@ -18,17 +19,6 @@ export interface ProjectSpec {
   seed?: number;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface GeneratedProject {
   dir: string;
@@ -40,7 +30,7 @@ export interface GeneratedProject {
 }
 
 export function generateProject(dir: string, spec: ProjectSpec): GeneratedProject {
-  const random = prng(spec.seed ?? 42);
+  const random = mulberry32(spec.seed ?? 42);
   const width = spec.layerWidth ?? Math.max(5, Math.round(Math.sqrt(spec.models) * 2));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.join(dir, 'models'), { recursive: true });

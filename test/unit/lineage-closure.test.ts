@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../bench/lib/prng.js';
 import { lineageClosure, upstreamOf, type ClosureRow, type Edge } from '../../src/store/lineage-closure.js';
 
-/** Deterministic PRNG (mulberry32) so a failing random case can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomInt(rand: () => number, n: number): number {
   return Math.floor(rand() * n);
