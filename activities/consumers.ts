@@ -35,15 +35,42 @@ export async function notifyConsumers(deps: ActivityDeps, input: NotifyConsumers
   return stats.delivered;
 }
 
-/** Wait (long poll, heartbeating) until a workflow has closed, whatever its outcome. */
+/**
+ * Wait (long poll, heartbeating) until a workflow has closed, whatever its outcome. A failed
+ * wait (the server restarting, a dropped long poll) is not a close: only Temporal saying the
+ * workflow is closed, or does not exist, ends it, because a target lock is freed on it.
+ */
 export async function waitForWorkflowClose(deps: ActivityDeps, input: { workflowId: string }): Promise<void> {
   const ctx = Context.current();
   const timer = setInterval(() => ctx.heartbeat(), deps.heartbeatIntervalMs);
+  const aborted = new Promise<never>((_, reject) => ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason), { once: true }));
+  aborted.catch(() => undefined);
   try {
-    await Promise.race([
-      deps.client.workflow.getHandle(input.workflowId).result().catch(() => undefined),
-      new Promise<never>((_, reject) => ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason), { once: true })),
+    // The run that holds the ID now: a later workflow with the same ID is not the one waited for.
+    const current = await Promise.race([
+      deps.client.workflow.getHandle(input.workflowId).describe().then(
+        (d) => d.runId,
+        (err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        },
+      ),
+      aborted,
     ]);
+    if (current === undefined) return;
+    const handle = deps.client.workflow.getHandle(input.workflowId, current);
+    for (;;) {
+      await Promise.race([handle.result().catch(() => undefined), aborted]);
+      const state = await Promise.race([
+        handle.describe().then(
+          (d) => (d.status.name === 'RUNNING' ? 'running' : 'closed'),
+          (err: unknown) => (err instanceof WorkflowNotFoundError ? 'closed' : 'unknown'),
+        ),
+        aborted,
+      ]);
+      if (state === 'closed') return;
+      await Promise.race([new Promise((r) => setTimeout(r, 1_000)), aborted]);
+    }
   } finally {
     clearInterval(timer);
   }

@@ -7,16 +7,19 @@ import path from 'node:path';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { NodeReport } from '../src/contracts/messages.js';
 import { FailureTypes } from '../src/contracts/status.js';
-import { readManifest, readRunResults, type Manifest } from '../src/dbt/artifacts.js';
+import { readManifest, readRunResults, type Manifest, type RunResults } from '../src/dbt/artifacts.js';
 import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint } from '../src/dbt/checkpoint.js';
 import { buildArgs, parseArgs, type InvocationPaths, type SelectionOverride } from '../src/dbt/command.js';
 import { DbtEventNames, nodeInfoOf } from '../src/dbt/events.js';
-import { describeDbtFailure, prepareInvocationPaths, startInvocation, type RunningInvocation } from '../src/dbt/invocation.js';
+import { dbtLogFile, readEarlierInvocation } from '../src/dbt/earlier-invocation.js';
+import { buildWorkDir, describeDbtFailure, prepareInvocationPaths, startInvocation, type RunningInvocation } from '../src/dbt/invocation.js';
+import { stopEarlierDbt, writeDbtProcessRecord } from '../src/dbt/process.js';
 import { ReportTracker, type TrackedConsumer } from '../src/dbt/report-tracker.js';
 import { planResume, type ResumeSelection } from '../src/dbt/resume.js';
 import { argvBytes, createShadowProject, RESUME_SELECTOR } from '../src/dbt/shadow-project.js';
 import { EventTranslator, missingResult, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';
 import { ConsumerSignals } from '../src/temporal/consumer-signals.js';
+import { receivedReports } from '../src/temporal/consumer-states.js';
 import type { ActivityDeps } from './deps.js';
 import { assertProjectDir, dbtNotFoundFailure } from './resolve-build-graph.js';
 import { keepHeartbeating, superviseInvocation } from './supervise.js';
@@ -87,23 +90,35 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
   );
 
   try {
-    // Reports that were complete but not delivered when the last worker died.
+    let earlierRunResults: RunResults | undefined;
+    if (attempt > 1) {
+      const earlier = await catchUpWithEarlierAttempts(deps, { buildId, input, attempt, tracker, deliver });
+      invocationId ??= earlier.invocationId;
+      if (dbtExitCode === undefined && earlier.exitCode !== undefined) {
+        dbtExitCode = earlier.exitCode;
+        earlierRunResults = earlier.runResults;
+      }
+    }
+    // Reports that were complete but had not reached their consumer when the last worker died.
     deliver(tracker.completeReady(Date.now()));
+    // The earlier dbt got to its end: run_results.json closes what it had no event for.
+    for (const entry of earlierRunResults?.results ?? []) deliver(tracker.record(resultFromRunResult(entry), Date.now()));
 
+    const finishedBefore = tracker.finishedStatuses().size;
     let openBefore = tracker.openCount();
     let dbtVersion: string | undefined;
     let dbtExitedAtMs: number | undefined;
     let skippedBelow = new Map<string, string>();
     let resume: ResumeSelection | undefined;
-    if (dbtExitCode === undefined && previous && previous.finished.size > 0) {
-      resume = planResume(await parseManifest(deps, input, buildId, attempt), previous.finished, index);
+    if (dbtExitCode === undefined && tracker.finishedStatuses().size > 0) {
+      resume = planResume(await parseManifest(deps, input, buildId, attempt), tracker.finishedStatuses(), index);
       skippedBelow = resume.skippedBelow;
       // Everything had a result or will not run: no dbt needed to finish the build.
       if (resume.select.length === 0) dbtExitCode = 0;
     }
     if (dbtExitCode === undefined) {
       const resolvePaths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
-      const paths = await prepareInvocationPaths(input.projectDir, buildId, `build-${attempt}`, resolvePaths);
+      const paths = await prepareInvocationPaths(input.projectDir, buildId, buildInvocationName(attempt), resolvePaths);
       const override: SelectionOverride | undefined = resume ? await resumeOverride(input, resume, paths) : undefined;
 
       const translator = new EventTranslator();
@@ -128,6 +143,8 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
       } catch (err) {
         dbtNotFoundFailure(err);
       }
+      // A later attempt (after this worker died) finds this dbt by it, and waits for it to be gone.
+      await writeDbtProcessRecord(invocationDirOf(paths), running.process.pid);
       const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs }).catch(dbtNotFoundFailure);
       dbtExitedAtMs = Date.now();
       dbtVersion = outcome.dbtVersion;
@@ -164,12 +181,59 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
       reported: stats.delivered + stats.notFound,
       reconciled: openBefore,
       signalFailures: stats.failed,
-      ...(previous ? { resumedAfter: previous.finished.size } : {}),
+      ...(attempt > 1 ? { resumedAfter: finishedBefore } : {}),
       dbtExitedAtMs,
     };
   } finally {
     stopHeartbeats();
   }
+}
+
+/** The build's own dbt invocation of one attempt: `build-1`, `build-2`, ... */
+function buildInvocationName(attempt: number): string {
+  return `build-${attempt}`;
+}
+
+function invocationDirOf(paths: InvocationPaths): string {
+  return path.dirname(paths.targetPath);
+}
+
+/**
+ * A retried attempt (its worker died, or its heartbeat stopped) starts from the durable truth,
+ * not only from its last checkpoint: every earlier dbt of this build is stopped first (one dbt
+ * per target, and their logs are complete), consumers that Temporal says received their report
+ * are reported, and what the earlier dbt logged on this machine counts as finished, reaching
+ * consumers that never got it. What can still run twice: a node dbt finished on a machine that
+ * is not this one, whose result reached no consumer.
+ */
+async function catchUpWithEarlierAttempts(
+  deps: ActivityDeps,
+  { buildId, input, attempt, tracker, deliver }: { buildId: string; input: BuildInput; attempt: number; tracker: ReportTracker; deliver: (reports: NodeReport[]) => void },
+): Promise<{ invocationId?: string; exitCode?: number; runResults?: RunResults }> {
+  const workDir = buildWorkDir(input.projectDir, buildId);
+  const earlier = Array.from({ length: attempt - 1 }, (_, i) => path.join(workDir, buildInvocationName(i + 1)));
+  for (const dir of earlier) {
+    if ((await stopEarlierDbt(dir, deps.stopGraceMs)) === 'elsewhere') console.error(`watcher: build ${buildId}: ${path.basename(dir)} ran on another machine; its dbt must have stopped with its worker`);
+  }
+
+  const ctx = Context.current();
+  tracker.restoreReceived(
+    await receivedReports(deps.client, buildId, tracker.openConsumers(), { concurrency: deps.signalConcurrency, abort: ctx.cancellationSignal }),
+  );
+
+  let out: { invocationId?: string; exitCode?: number; runResults?: RunResults } = {};
+  for (const dir of earlier) {
+    const log = await readEarlierInvocation(dbtLogFile(path.join(dir, 'logs')));
+    if (!log) continue;
+    for (const result of log.results) deliver(tracker.record(result, Date.now()));
+    if (log.completed) {
+      const runResults = await readRunResults(path.join(dir, 'target'), log.invocationId);
+      out = { invocationId: log.invocationId, exitCode: log.completed.success ? 0 : 1, runResults };
+    } else {
+      out = { ...out, invocationId: log.invocationId ?? out.invocationId };
+    }
+  }
+  return out;
 }
 
 /** The graph, for a resumed attempt that must know what to leave out before dbt starts. */

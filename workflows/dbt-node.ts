@@ -59,7 +59,12 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
   setHandler(nodeStartedSignal, ({ startedAt }) => {
     if (!report && status === 'pending') setStatus('running', `dbt started \`${node.uniqueId}\` at ${startedAt}`);
   });
-  setHandler(nodeStateQuery, () => ({ uniqueId: node.uniqueId, status, attempt, report }));
+  // What the build delivered: this run's report on attempt 1, else the first run's outcome.
+  const firstRun = previousAttempts[0];
+  setHandler(nodeStateQuery, () => {
+    const fromBuild = attempt === 1 ? report : firstRun;
+    return { uniqueId: node.uniqueId, status, attempt, report, ...(fromBuild ? { fromBuild: { node: fromBuild.node, tests: fromBuild.tests } } : {}) };
+  });
 
   let rerun: NodeOutcome['rerun'];
   try {

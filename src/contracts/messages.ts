@@ -124,7 +124,14 @@ export interface NodeState {
   uniqueId: string;
   status: NodeStatus;
   attempt: number;
+  /** This run's report (attempt 1: the build's; later attempts: their rerun's). */
   report?: NodeReport;
+  /**
+   * The build's results this consumer received (on a retried consumer, its first run's): the
+   * durable truth a resumed build asks for, so that nothing that reached a consumer runs again.
+   * Absent while it still waits for the build.
+   */
+  fromBuild?: { node: DbtNodeResult; tests: DbtNodeResult[] };
 }
 export const nodeStateQuery = defineQuery<NodeState>('nodeState');
 

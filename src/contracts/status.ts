@@ -80,6 +80,16 @@ export function isPassingNodeStatus(status: NodeStatus): boolean {
   return status === 'success' || status === 'warn';
 }
 
+/** Result statuses of a node or test that did its work (a resumed build does not run it again). */
+export function isPassingResultStatus(status: ResultStatus): boolean {
+  return status === 'success' || status === 'pass' || status === 'warn';
+}
+
+/** Result statuses of a node or test that ran and failed (dbt skips what depends on it). */
+export function isFailedResultStatus(status: ResultStatus): boolean {
+  return status === 'error' || status === 'fail';
+}
+
 export interface ResultLike {
   status: ResultStatus;
 }

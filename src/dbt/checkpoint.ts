@@ -3,7 +3,7 @@
 // Compact on purpose (it goes out with every heartbeat): nodes are indices into the
 // activity's own node list (consumers, then their tests), not unique_ids.
 import type { DbtNodeResult } from '../contracts/messages.js';
-import type { ResultStatus } from '../contracts/status.js';
+import { isFailedResultStatus, isPassingResultStatus, type ResultStatus } from '../contracts/status.js';
 import type { PartialReport, TrackedConsumer } from './report-tracker.js';
 
 export interface BuildCheckpoint {
@@ -37,8 +37,6 @@ export function checkpointIndex(consumers: readonly TrackedConsumer[]): string[]
   return ids;
 }
 
-const PASSING: ReadonlySet<ResultStatus> = new Set(['success', 'pass', 'warn']);
-const FAILED: ReadonlySet<ResultStatus> = new Set(['error', 'fail']);
 
 export function encodeCheckpoint(
   index: readonly string[],
@@ -52,7 +50,7 @@ export function encodeCheckpoint(
   for (const [id, status] of state.finished) {
     const i = at(id);
     if (i === undefined) continue;
-    (PASSING.has(status) ? succeeded : FAILED.has(status) ? failed : skipped).push(i);
+    (isPassingResultStatus(status) ? succeeded : isFailedResultStatus(status) ? failed : skipped).push(i);
   }
   return {
     invocationId: state.invocationId,

@@ -80,6 +80,10 @@ export const DbtEventNames = {
   /** dbt cancelled a running query (fail-fast, Ctrl-C); `data.conn_name` is the node. */
   cancelLine: 'LogCancelLine',
   commandCompleted: 'CommandCompleted',
+  /** dbt wrote an artifact; run_results.json (`RunExecutionResult`) at the end, or first thing on SIGINT. */
+  artifactWritten: 'ArtifactWritten',
+  /** The run's summary; `data.keyboard_interrupt` when dbt was stopped by SIGINT. */
+  endOfRunSummary: 'EndOfRunSummary',
 } as const;
 
 /** Error-level text of an event, for error reports quoting dbt. */

@@ -1,7 +1,9 @@
 // Runs one dbt subprocess: argument array, its own process group, stdout read line by line
 // as dbt flushes it, and a stop that reaches dbt's whole process group.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { tiedToParent } from '../tie-to-parent.js';
@@ -91,12 +93,89 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
     pid,
     exited,
     async stop(graceMs: number) {
-      signalGroup('SIGINT');
-      if (!(await waitFor(graceMs))) {
-        signalGroup('SIGTERM');
-        if (!(await waitFor(5_000))) signalGroup('SIGKILL');
-      }
+      await stopInStages(signalGroup, waitFor, graceMs);
       return exited;
     },
   };
+}
+
+/** How long after SIGTERM a dbt gets before SIGKILL. */
+export const SIGTERM_GRACE_MS = 5_000;
+
+/** SIGINT (dbt cancels its queries), then SIGTERM, then SIGKILL; resolves once it is gone or killed. */
+async function stopInStages(signal: (sig: NodeJS.Signals) => void, waitFor: (ms: number) => Promise<boolean>, graceMs: number): Promise<void> {
+  signal('SIGINT');
+  if (await waitFor(graceMs)) return;
+  signal('SIGTERM');
+  if (await waitFor(SIGTERM_GRACE_MS)) return;
+  signal('SIGKILL');
+  await waitFor(SIGTERM_GRACE_MS);
+}
+
+/**
+ * Which process a build invocation's dbt was, written next to its logs: a later attempt of the
+ * build (after its worker died) finds it, and waits for it to be gone before it reads its log
+ * or starts a dbt of its own. The start time tells a live dbt from a reused pid.
+ */
+export interface DbtProcessRecord {
+  pid: number;
+  host: string;
+  /** Start time in clock ticks since boot (/proc/<pid>/stat field 22). */
+  startTicks: string;
+}
+
+const PID_FILE = 'dbt.pid';
+
+function startTicksOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')': the
+    // state first (a zombie has exited), the start time 20th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeDbtProcessRecord(invocationDir: string, pid: number): Promise<void> {
+  const startTicks = startTicksOf(pid);
+  if (!startTicks) return; // not Linux, or dbt is gone already
+  const record: DbtProcessRecord = { pid, host: os.hostname(), startTicks };
+  await writeFile(path.join(invocationDir, PID_FILE), JSON.stringify(record));
+}
+
+/**
+ * Stop the dbt an earlier attempt left running on this machine, if any (its worker died: dbt got
+ * SIGINT then, but may still be cancelling). Returns 'gone' when none is alive here, or
+ * 'elsewhere' when it ran on another host (which this worker cannot see).
+ */
+export async function stopEarlierDbt(invocationDir: string, graceMs: number): Promise<'gone' | 'elsewhere'> {
+  let record: DbtProcessRecord;
+  try {
+    record = JSON.parse(await readFile(path.join(invocationDir, PID_FILE), 'utf8')) as DbtProcessRecord;
+  } catch {
+    return 'gone';
+  }
+  if (record.host !== os.hostname()) return 'elsewhere';
+  const alive = () => startTicksOf(record.pid) === record.startTicks;
+  if (!alive()) return 'gone';
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-record.pid, sig); // dbt runs in its own process group
+    } catch {
+      // gone meanwhile
+    }
+  };
+  const waitFor = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (alive()) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return true;
+  };
+  // It already had SIGINT when its worker died: give it the rest of its grace first.
+  if (!(await waitFor(graceMs))) await stopInStages(signal, waitFor, 0);
+  return 'gone';
 }

@@ -75,6 +75,27 @@ export class ReportTracker {
     }
   }
 
+  /**
+   * Consumers that Temporal says received their report: they are reported, their results are
+   * finished, and a test they share with a consumer still open counts for that one too. A
+   * report whose results are unknown marks its node `error` (not passing: dbt would not build
+   * what is below it, and the consumer's own retry reruns it alone).
+   */
+  restoreReceived(received: ReadonlyArray<{ uniqueId: string; node?: DbtNodeResult; tests: readonly DbtNodeResult[] }>): void {
+    this.markReported(received.map((r) => r.uniqueId));
+    for (const r of received) {
+      if (!this.statuses.has(r.uniqueId)) this.statuses.set(r.uniqueId, r.node?.status ?? 'error');
+      for (const t of r.tests) {
+        if (t.source === 'missing') continue; // filled in for a node dbt never reported: not a result
+        this.statuses.set(t.uniqueId, t.status);
+        for (const owner of this.testParents.get(t.uniqueId) ?? []) {
+          const p = this.pending.get(owner);
+          if (p && p.tests.has(t.uniqueId) && !p.tests.get(t.uniqueId)) p.tests.set(t.uniqueId, t);
+        }
+      }
+    }
+  }
+
   /** Mark consumers as already reported (a resumed build must not report them twice). */
   markReported(uniqueIds: Iterable<string>): void {
     for (const id of uniqueIds) {
@@ -122,6 +143,11 @@ export class ReportTracker {
       out.push(report);
     }
     return out;
+  }
+
+  /** Consumers whose report is not complete yet. */
+  openConsumers(): string[] {
+    return [...this.pending.keys()];
   }
 
   openCount(): number {

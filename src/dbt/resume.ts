@@ -6,7 +6,7 @@
 // Selecting the remaining nodes explicitly (not "the build's selection minus what finished")
 // keeps the resume exact whatever the build selected with (flags, selectors, a default selector).
 import { isConsumerResourceType, isTestResourceType } from '../contracts/messages.js';
-import type { ResultStatus } from '../contracts/status.js';
+import { isFailedResultStatus, isPassingResultStatus, type ResultStatus } from '../contracts/status.js';
 import type { Manifest, ManifestNode } from './artifacts.js';
 import { exactSelector } from './selectors.js';
 
@@ -17,8 +17,6 @@ export interface ResumeSelection {
   skippedBelow: Map<string, string>;
 }
 
-const PASSING: ReadonlySet<ResultStatus> = new Set(['success', 'pass', 'warn']);
-const FAILED: ReadonlySet<ResultStatus> = new Set(['error', 'fail']);
 
 export function planResume(manifest: Manifest, finished: ReadonlyMap<string, ResultStatus>, planned: Iterable<string>): ResumeSelection {
   const lookup = (id: string): ManifestNode | undefined => manifest.nodes[id] ?? manifest.unit_tests?.[id];
@@ -45,13 +43,13 @@ export function planResume(manifest: Manifest, finished: ReadonlyMap<string, Res
   };
   for (const [id, status] of finished) {
     const node = lookup(id);
-    if (!node || PASSING.has(status)) continue;
+    if (!node || isPassingResultStatus(status)) continue;
     if (isConsumerResourceType(node.resource_type)) {
       skip(descendants(id), id);
-    } else if (node.resource_type === 'unit_test' && FAILED.has(status)) {
+    } else if (node.resource_type === 'unit_test' && isFailedResultStatus(status)) {
       // dbt runs a model's unit tests first: one failing skips the model and what is below it.
       for (const model of node.depends_on?.nodes ?? []) skip([model, ...descendants(model)], id);
-    } else if (isTestResourceType(node.resource_type) && FAILED.has(status)) {
+    } else if (isTestResourceType(node.resource_type) && isFailedResultStatus(status)) {
       // dbt's test edges run from a test to the models, seeds and snapshots below ALL its parents.
       const below = [...new Set(node.depends_on?.nodes ?? [])].map(descendants);
       const held = below.length ? [...below[0]!].filter((d) => isConsumer(d) && below.every((set) => set.has(d))) : [];
