@@ -61,6 +61,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       dataDir: path.join(options.home, 'pg'),
       port: options.postgresPort,
       databases: [METADATA_DATABASE, EXAMPLE_WAREHOUSE_DATABASE],
+      log,
     }),
     startTemporalDevServer({
       cli: tools.temporal,
