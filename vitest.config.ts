@@ -20,7 +20,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
-          setupFiles: ['test/support/quiet-runtime.ts'],
+          setupFiles: ['test/support/quiet-runtime.ts', 'test/support/teardown.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           pool: 'forks',

@@ -13,7 +13,7 @@ import { buildArgs, parseArgs, type InvocationPaths, type SelectionOverride } fr
 import { DbtEventNames, nodeInfoOf } from '../src/dbt/events.js';
 import { dbtLogFile, readEarlierInvocation } from '../src/dbt/earlier-invocation.js';
 import { buildWorkDir, describeDbtFailure, prepareInvocationPaths, startInvocation, type RunningInvocation } from '../src/dbt/invocation.js';
-import { stopEarlierDbt, writeDbtProcessRecord } from '../src/dbt/process.js';
+import { stopEarlierDbt, stopOrphanedDbtOfTarget, writeDbtProcessRecord } from '../src/dbt/process.js';
 import { ReportTracker, type TrackedConsumer } from '../src/dbt/report-tracker.js';
 import { planResume, type ResumeSelection } from '../src/dbt/resume.js';
 import { argvBytes, createShadowProject, RESUME_SELECTOR } from '../src/dbt/shadow-project.js';
@@ -21,7 +21,7 @@ import { EventTranslator, missingResult, resultFromRunResult, utcTimestamp } fro
 import { ConsumerSignals } from '../src/temporal/consumer-signals.js';
 import { receivedReports } from '../src/temporal/consumer-states.js';
 import type { ActivityDeps } from './deps.js';
-import { assertProjectDir, dbtNotFoundFailure } from './resolve-build-graph.js';
+import { assertProjectDir, dbtNotFoundFailure, targetKeyOf } from './resolve-build-graph.js';
 import { keepHeartbeating, superviseInvocation } from './supervise.js';
 
 export interface RunBuildInput {
@@ -121,6 +121,15 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
       const paths = await prepareInvocationPaths(input.projectDir, buildId, buildInvocationName(attempt), resolvePaths);
       const override: SelectionOverride | undefined = resume ? await resumeOverride(input, resume, paths) : undefined;
 
+      // One dbt per target: this build holds the target's lock, so a dbt still writing it has
+      // no live build (it outlived a terminated or dead one on this machine): stop it first.
+      const targetKey = targetKeyOf(input);
+      if (input.overlap !== 'allow') {
+        const workDir = buildWorkDir(input.projectDir, buildId);
+        const stopped = await stopOrphanedDbtOfTarget(path.dirname(workDir), targetKey, workDir, deps.stopGraceMs);
+        if (stopped.length) console.error(`watcher: build ${buildId}: stopped ${stopped.length} dbt process(es) of an earlier build still writing its target (pids ${stopped.join(', ')})`);
+      }
+
       const translator = new EventTranslator();
       let running: RunningInvocation;
       try {
@@ -144,7 +153,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
         dbtNotFoundFailure(err);
       }
       // A later attempt (after this worker died) finds this dbt by it, and waits for it to be gone.
-      await writeDbtProcessRecord(invocationDirOf(paths), running.process.pid);
+      await writeDbtProcessRecord(invocationDirOf(paths), running.process.pid, { targetKey, locked: input.overlap !== 'allow' });
       const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs }).catch(dbtNotFoundFailure);
       dbtExitedAtMs = Date.now();
       dbtVersion = outcome.dbtVersion;

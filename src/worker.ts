@@ -6,6 +6,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
+import { DBT_STOP_GRACE_MS, HEARTBEAT_INTERVAL_MS } from './contracts/timeouts.js';
 import { createPool } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
@@ -68,8 +69,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     dbtBin: options.activityDeps?.dbtBin ?? dbtBinary(),
     dbtEnv: options.activityDeps?.dbtEnv ?? process.env,
     signalConcurrency: options.activityDeps?.signalConcurrency ?? 32,
-    stopGraceMs: options.activityDeps?.stopGraceMs ?? 10_000,
-    heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? 2_000,
+    stopGraceMs: options.activityDeps?.stopGraceMs ?? DBT_STOP_GRACE_MS,
+    heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
     store: options.activityDeps?.store,
   };
   limitWorkflowThreadHeap();

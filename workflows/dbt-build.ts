@@ -31,6 +31,7 @@ import {
 import { BUILD_ID_PATTERN, nodeGroupWorkflowId, SearchAttributes, targetGuardWorkflowId } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
 import { FailureTypes, isPassingNodeStatus, isTerminalNodeStatus, type NodeStatus } from '../src/contracts/status.js';
+import { BUILD_TIMEOUT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, TARGET_DRAIN_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 import {
   BUILD_PIPELINE_TYPE,
@@ -45,27 +46,22 @@ import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
 
-/** The longest a build may run; consumers wait this long (plus a margin) at most. */
-const BUILD_TIMEOUT_SECONDS = 24 * 3600;
 
 const NON_RETRYABLE = [FailureTypes.dbtInvocation, FailureTypes.invalidInput];
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumInterval: '1 minute' },
 });
 const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
-/** The build activity's heartbeat timeout; with dbt's stop grace it bounds how long dbt outlives a terminated build. */
-const RUN_BUILD_HEARTBEAT_SECONDS = 20;
-/** Heartbeat timeout, then SIGINT with the worker's stop grace (10 s default), SIGTERM, 5 s, SIGKILL; plus a margin. */
-const TARGET_DRAIN_SECONDS = RUN_BUILD_HEARTBEAT_SECONDS + 10 + 5 + 5;
 const { runBuild } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
-  heartbeatTimeout: RUN_BUILD_HEARTBEAT_SECONDS * 1000,
+  // With dbt's stop grace, it bounds how long dbt outlives a terminated build (TARGET_DRAIN_SECONDS).
+  heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   // Wait for dbt to be stopped before the workflow moves on (the SDK's effective default is TRY_CANCEL).
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },

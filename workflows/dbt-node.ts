@@ -22,6 +22,7 @@ import {
 import { SearchAttributes } from '../src/contracts/names.js';
 import { parseNodeInput, type NodeInput, type NodeInputRaw } from '../src/contracts/node-input.js';
 import { consumerVerdict, FailureTypes, type NodeStatus } from '../src/contracts/status.js';
+import { HEARTBEAT_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 
 const { rerunNode } = proxyActivities<WatcherActivities>({
@@ -88,7 +89,7 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
         setStatus('pending', `Attempt ${attempt}: waiting for ${node.upstream.length} upstream node(s) to end`);
         const { waitForConsumers } = proxyActivities<WatcherActivities>({
           startToCloseTimeout: input.upstreamTimeoutSeconds * 1000,
-          heartbeatTimeout: '1 minute',
+          heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
           retry: { maximumInterval: '1 minute' },
         });
         const upstream = await waitForConsumers({ buildId: input.buildId, uniqueIds: node.upstream });

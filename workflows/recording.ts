@@ -4,12 +4,14 @@
 // database outage delays the records, never the dbt build or the consumers.
 import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
 import type { RecordBuildStartInput, RecordBuildStartResult, WatcherActivities } from '../activities/index.js';
+import { RECORDING_ATTEMPT_SECONDS } from '../src/contracts/timeouts.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
 
 const MAX_BATCH = 500;
 
 const { recordBuildStart, recordExecutions } = proxyActivities<WatcherActivities>({
-  startToCloseTimeout: '2 minutes',
+  // Short: an attempt lost with a dead worker is retried after this, not after minutes.
+  startToCloseTimeout: RECORDING_ATTEMPT_SECONDS * 1000,
   // Bounded: a metadata database down for a day no longer holds the build's workflow open.
   scheduleToCloseTimeout: '24 hours',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RecordingError'] },

@@ -5,6 +5,7 @@
 import { CancellationScope, condition, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities/index.js';
 import { releaseTargetSignal } from '../src/contracts/messages.js';
+import { BUILD_TIMEOUT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
 
 export interface TargetGuardInput {
   buildWorkflowId: string;
@@ -18,8 +19,8 @@ export interface TargetGuardInput {
 }
 
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
-  startToCloseTimeout: '25 hours',
-  heartbeatTimeout: '1 minute',
+  startToCloseTimeout: (BUILD_TIMEOUT_SECONDS + 3600) * 1000,
+  heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumInterval: '1 minute' },
 });
 

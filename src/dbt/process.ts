@@ -2,10 +2,11 @@
 // as dbt flushes it, and a stop that reaches dbt's whole process group.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { DBT_SIGTERM_GRACE_MS } from '../contracts/timeouts.js';
 import { tiedToParent } from '../tie-to-parent.js';
 
 export interface DbtExit {
@@ -99,29 +100,32 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
   };
 }
 
-/** How long after SIGTERM a dbt gets before SIGKILL. */
-export const SIGTERM_GRACE_MS = 5_000;
 
 /** SIGINT (dbt cancels its queries), then SIGTERM, then SIGKILL; resolves once it is gone or killed. */
 async function stopInStages(signal: (sig: NodeJS.Signals) => void, waitFor: (ms: number) => Promise<boolean>, graceMs: number): Promise<void> {
   signal('SIGINT');
   if (await waitFor(graceMs)) return;
   signal('SIGTERM');
-  if (await waitFor(SIGTERM_GRACE_MS)) return;
+  if (await waitFor(DBT_SIGTERM_GRACE_MS)) return;
   signal('SIGKILL');
-  await waitFor(SIGTERM_GRACE_MS);
+  await waitFor(DBT_SIGTERM_GRACE_MS);
 }
 
 /**
  * Which process a build invocation's dbt was, written next to its logs: a later attempt of the
- * build (after its worker died) finds it, and waits for it to be gone before it reads its log
- * or starts a dbt of its own. The start time tells a live dbt from a reused pid.
+ * build (after its worker died) finds it, and so does the next build of the same target, and
+ * each waits for it to be gone before it reads its log or starts a dbt of its own. The start
+ * time tells a live dbt from a reused pid.
  */
 export interface DbtProcessRecord {
   pid: number;
   host: string;
   /** Start time in clock ticks since boot (/proc/<pid>/stat field 22). */
   startTicks: string;
+  /** The (project, target) it writes to (see targetKeyOf). */
+  targetKey: string;
+  /** Whether its build held the target's lock (`overlap: allow` builds run beside others). */
+  locked: boolean;
 }
 
 const PID_FILE = 'dbt.pid';
@@ -138,28 +142,28 @@ function startTicksOf(pid: number): string | undefined {
   }
 }
 
-export async function writeDbtProcessRecord(invocationDir: string, pid: number): Promise<void> {
+export async function writeDbtProcessRecord(invocationDir: string, pid: number, target: { targetKey: string; locked: boolean }): Promise<void> {
   const startTicks = startTicksOf(pid);
   if (!startTicks) return; // not Linux, or dbt is gone already
-  const record: DbtProcessRecord = { pid, host: os.hostname(), startTicks };
+  const record: DbtProcessRecord = { pid, host: os.hostname(), startTicks, ...target };
   await writeFile(path.join(invocationDir, PID_FILE), JSON.stringify(record));
 }
 
-/**
- * Stop the dbt an earlier attempt left running on this machine, if any (its worker died: dbt got
- * SIGINT then, but may still be cancelling). Returns 'gone' when none is alive here, or
- * 'elsewhere' when it ran on another host (which this worker cannot see).
- */
-export async function stopEarlierDbt(invocationDir: string, graceMs: number): Promise<'gone' | 'elsewhere'> {
-  let record: DbtProcessRecord;
+async function readDbtProcessRecord(invocationDir: string): Promise<DbtProcessRecord | undefined> {
   try {
-    record = JSON.parse(await readFile(path.join(invocationDir, PID_FILE), 'utf8')) as DbtProcessRecord;
+    return JSON.parse(await readFile(path.join(invocationDir, PID_FILE), 'utf8')) as DbtProcessRecord;
   } catch {
-    return 'gone';
+    return undefined;
   }
-  if (record.host !== os.hostname()) return 'elsewhere';
-  const alive = () => startTicksOf(record.pid) === record.startTicks;
-  if (!alive()) return 'gone';
+}
+
+/** Whether the recorded dbt still runs (on this host; a record from elsewhere says no). */
+function isAlive(record: DbtProcessRecord): boolean {
+  return record.host === os.hostname() && startTicksOf(record.pid) === record.startTicks;
+}
+
+/** Give a dbt that already had its SIGINT `graceMs` to end, then SIGINT, SIGTERM, SIGKILL. */
+async function stopRecordedDbt(record: DbtProcessRecord, graceMs: number): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-record.pid, sig); // dbt runs in its own process group
@@ -169,13 +173,57 @@ export async function stopEarlierDbt(invocationDir: string, graceMs: number): Pr
   };
   const waitFor = async (ms: number) => {
     const deadline = Date.now() + ms;
-    while (alive()) {
+    while (isAlive(record)) {
       if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, 100));
     }
     return true;
   };
-  // It already had SIGINT when its worker died: give it the rest of its grace first.
   if (!(await waitFor(graceMs))) await stopInStages(signal, waitFor, 0);
+}
+
+/**
+ * Stop the dbt an earlier attempt left running on this machine, if any (its worker died: dbt got
+ * SIGINT then, but may still be cancelling). Returns 'gone' when none is alive here, or
+ * 'elsewhere' when it ran on another host (which this worker cannot see).
+ */
+export async function stopEarlierDbt(invocationDir: string, graceMs: number): Promise<'gone' | 'elsewhere'> {
+  const record = await readDbtProcessRecord(invocationDir);
+  if (!record) return 'gone';
+  if (record.host !== os.hostname()) return 'elsewhere';
+  if (isAlive(record)) await stopRecordedDbt(record, graceMs);
   return 'gone';
+}
+
+/**
+ * Stop every dbt on this machine still writing `targetKey` from another build's invocation
+ * (`<buildsDir>/<buildId>/<invocation>/dbt.pid`) that held the target's lock. The caller holds
+ * that lock now, so such a dbt has no live build: it outlived a terminated or dead one.
+ * Returns what it stopped.
+ */
+export async function stopOrphanedDbtOfTarget(buildsDir: string, targetKey: string, exceptBuildDir: string, graceMs: number): Promise<number[]> {
+  const stopped: number[] = [];
+  let builds: string[];
+  try {
+    builds = await readdir(buildsDir);
+  } catch {
+    return stopped;
+  }
+  for (const build of builds) {
+    const buildDir = path.join(buildsDir, build);
+    if (buildDir === exceptBuildDir) continue;
+    let invocations: string[];
+    try {
+      invocations = await readdir(buildDir);
+    } catch {
+      continue;
+    }
+    for (const invocation of invocations) {
+      const record = await readDbtProcessRecord(path.join(buildDir, invocation));
+      if (!record?.locked || record.targetKey !== targetKey || !isAlive(record)) continue;
+      await stopRecordedDbt(record, graceMs);
+      stopped.push(record.pid);
+    }
+  }
+  return stopped;
 }

@@ -97,5 +97,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await store?.end();
     await stack.stop();
     rmSync(home, { recursive: true, force: true });
+    // As root, Postgres's data dir may live outside the home (see postgresDataDir).
+    rmSync(stack.postgres.dataDir, { recursive: true, force: true });
   };
 }

@@ -15,7 +15,7 @@ import type { RunResults } from '../../src/dbt/artifacts.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
 import type { TestStack } from './global-setup.js';
 
-export const SHOP_PROJECT = path.join(PROJECT_ROOT, 'examples', 'shop');
+const EXAMPLE_SHOP = path.join(PROJECT_ROOT, 'examples', 'shop');
 
 export function stack(): TestStack {
   return inject('watcher');
@@ -34,12 +34,27 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${counter}_${Math.random().toString(36).slice(2, 6)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
-/** A private copy of the example project, for tests that edit it. */
+const copies: string[] = [];
+
+/** A private copy of the example project, for tests that edit it (removed after the file's tests). */
 export function copyShopProject(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'watcher-shop-'));
-  cpSync(SHOP_PROJECT, dir, { recursive: true, filter: (src) => !/[/\\](target|logs)$/.test(src) });
+  cpSync(EXAMPLE_SHOP, dir, { recursive: true, filter: (src) => !/[/\\](target|logs)$/.test(src) });
+  copies.push(dir);
   return dir;
 }
+
+/** The project copies this test file made (see ./teardown.ts). */
+export function shopProjectCopies(): readonly string[] {
+  return copies;
+}
+
+/**
+ * The example project, copied once per test file: a file's builds hold their own target lock
+ * (project directory, target), so they never queue behind another file's leftovers, and what
+ * a file leaves in the project stays in its copy.
+ */
+export const SHOP_PROJECT = copyShopProject();
 
 export interface FinishedBuild {
   buildId: string;

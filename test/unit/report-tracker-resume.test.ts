@@ -266,3 +266,33 @@ describe('ReportTracker.completeReady', () => {
     expect(t.completeReady(1)).toEqual([]);
   });
 });
+
+describe('ReportTracker.restoreReceived (what Temporal says reached the consumers)', () => {
+  it('marks them reported, their results finished, and hands a shared test to the other parent', () => {
+    const t = tracker();
+    t.restoreReceived([{ uniqueId: CUSTOMERS, node: result(CUSTOMERS), tests: [result(T_REL)] }]);
+    expect(t.completedConsumers()).toEqual([CUSTOMERS]);
+    expect(Object.fromEntries(t.finishedStatuses())).toEqual({ [CUSTOMERS]: 'success', [T_REL]: 'pass' });
+    // ORDERS needs only its own node and two tests now: T_REL came with CUSTOMERS' report.
+    t.record(result(ORDERS), 1);
+    t.record(result(T_ORDERS_ID), 2);
+    const done = t.record(result(T_ORDERS_UNIQUE), 3);
+    expect(done.map((r) => r.uniqueId)).toEqual([ORDERS]);
+    expect(done[0]!.tests.map((x) => x.uniqueId)).toContain(T_REL);
+    // A later result for a received consumer reports nothing again.
+    expect(t.record(result(CUSTOMERS, 'error'), 4)).toEqual([]);
+  });
+
+  it('a received report with unknown results counts its node as not passing', () => {
+    const t = tracker();
+    t.restoreReceived([{ uniqueId: PAYMENTS, tests: [] }]);
+    expect(t.finishedStatuses().get(PAYMENTS)).toBe('error');
+    expect(t.openConsumers().sort()).toEqual([CUSTOMERS, ORDERS].sort());
+  });
+
+  it('does not take a filled-in (missing) test result as a result', () => {
+    const t = tracker();
+    t.restoreReceived([{ uniqueId: CUSTOMERS, node: result(CUSTOMERS), tests: [{ ...result(T_REL, 'not_run'), source: 'missing' }] }]);
+    expect(t.finishedStatuses().has(T_REL)).toBe(false);
+  });
+});

@@ -1,0 +1,66 @@
+// Every integration test file's teardown, whatever its outcome: after each test nothing of
+// Watcher may still run on the shared stack. A test that failed (or timed out) half-way leaves
+// a build holding its target lock, consumers waiting, dbt writing: all of it is stopped here,
+// loudly, so the next test never queues behind it. After the file, its project copies go.
+import { Client, Connection } from '@temporalio/client';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { afterAll, afterEach } from 'vitest';
+import { shopProjectCopies, stack } from './stack.js';
+
+const WATCHER_WORKFLOW_TYPES = ['dbtBuild', 'dbtTargetGuard', 'dbtNodeGroup', 'dbtNode'];
+
+let connection: Connection | undefined;
+
+async function client(): Promise<Client> {
+  connection ??= await Connection.connect({ address: stack().temporalAddress });
+  return new Client({ connection, namespace: stack().namespace });
+}
+
+/** dbt processes working in this file's project copies (their command lines carry the path). */
+function dbtProcessesInCopies(): number[] {
+  const pids: number[] = [];
+  for (const dir of shopProjectCopies()) {
+    try {
+      pids.push(...execFileSync('pgrep', ['-f', `${dir}/target/watcher/`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number));
+    } catch {
+      // pgrep exits 1 when nothing matches
+    }
+  }
+  return pids;
+}
+
+async function stopLeftovers(when: string): Promise<void> {
+  // dbt first: a target lock may only go once nothing writes to the target.
+  const dbt = dbtProcessesInCopies();
+  for (const pid of dbt) {
+    try {
+      process.kill(-pid, 'SIGKILL'); // dbt runs in its own process group
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const c = await client();
+  const query = `ExecutionStatus = 'Running' AND (${WATCHER_WORKFLOW_TYPES.map((t) => `WorkflowType = '${t}'`).join(' OR ')})`;
+  const left: string[] = [];
+  for await (const wf of c.workflow.list({ query })) left.push(wf.workflowId);
+  for (const workflowId of left) {
+    await c.workflow
+      .getHandle(workflowId)
+      .terminate(`test teardown: left running ${when}`)
+      .catch(() => undefined); // closed meanwhile (a child of one terminated before it)
+  }
+  if (dbt.length || left.length) {
+    console.warn(`[teardown] ${when}: stopped ${dbt.length} dbt processes and terminated ${left.length} workflows left running: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', ...' : ''}`);
+  }
+}
+
+afterEach(async (context) => {
+  await stopLeftovers(`after "${context.task.name}"`);
+});
+
+afterAll(async () => {
+  await stopLeftovers('after the file');
+  await connection?.close();
+  for (const dir of shopProjectCopies()) rmSync(dir, { recursive: true, force: true });
+});
