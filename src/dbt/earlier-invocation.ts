@@ -41,29 +41,24 @@ export async function readEarlierInvocation(logFile: string): Promise<EarlierInv
 }
 
 /**
- * The results that stand, from one invocation's events in order. On SIGINT dbt first writes
- * run_results.json (ArtifactWritten), then cancels the queries still running: a node that ends
- * after that point with an error or a skip was interrupted, not judged, and must run again. A
- * node that passed after it did finish its work. A half-written last line is not an event.
+ * The results that stand, from one invocation's events in order. A dbt that was stopped
+ * (SIGINT when its worker died) or crashed fails the nodes it was running on its way out (their
+ * queries canceled, their connections closed: "connection never acquired"), before or after it
+ * writes run_results.json, so only what passed in such a run stands; what failed there runs
+ * again. A run that ended by itself keeps every result.
  */
 export function resultsOfLog(events: readonly DbtEvent[]): EarlierInvocation {
+  const stopped = events.some((e) => e.name === DbtEventNames.fatal || (e.name === DbtEventNames.endOfRunSummary && e.data.keyboard_interrupt === true));
   const translator = new EventTranslator();
   const results: DbtNodeResult[] = [];
   let invocationId: string | undefined;
-  // Past this point, only passing results stand (on a normal end no result comes after it).
-  let pastRunEnd = false;
-  // dbt was stopped (SIGINT) or crashed: its end says nothing about the nodes it did not finish.
-  let stopped = false;
   let completed: EarlierInvocation['completed'];
   for (const event of events) {
     invocationId ??= event.invocationId || undefined;
-    if (event.name === DbtEventNames.artifactWritten && String(event.data.artifact_type ?? '') === 'RunExecutionResult') pastRunEnd = true;
-    if (event.name === DbtEventNames.cancelLine) pastRunEnd = true;
-    if (event.name === DbtEventNames.fatal || (event.name === DbtEventNames.endOfRunSummary && event.data.keyboard_interrupt === true)) stopped = true;
     if (event.name === DbtEventNames.commandCompleted && !stopped) completed = { success: event.data.success === true };
     const result = translator.translate(event);
     if (!result || result.status === 'not_run') continue;
-    if (pastRunEnd && !isPassingResultStatus(result.status)) continue;
+    if (stopped && !isPassingResultStatus(result.status)) continue;
     results.push(result);
   }
   return { invocationId, results, ...(completed ? { completed } : {}) };

@@ -112,7 +112,8 @@ async function killAndResume(moment: Moment): Promise<string> {
 
   workers.push(await startWorkerProcess(taskQueue));
   const result = await waitForBuild(handle);
-  expect(result.error, moment.name).toBeUndefined();
+  const notPassed = result.progress?.nodes.filter((n) => n.status !== 'success').map((n) => `${n.uniqueId}: ${n.status}: ${n.message ?? ''}`);
+  expect(result.error, `${moment.name}: ${JSON.stringify(notPassed)}`).toBeUndefined();
   expect(result.progress!.counts, moment.name).toEqual({ success: 15 });
 
   const resultsFile = path.join(buildWorkDir(SHOP_PROJECT, buildId), 'build-2', 'target', 'run_results.json');

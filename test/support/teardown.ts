@@ -42,13 +42,16 @@ async function stopLeftovers(when: string): Promise<void> {
   }
   const c = await client();
   const query = `ExecutionStatus = 'Running' AND (${WATCHER_WORKFLOW_TYPES.map((t) => `WorkflowType = '${t}'`).join(' OR ')})`;
+  const listed: string[] = [];
+  for await (const wf of c.workflow.list({ query })) listed.push(wf.workflowId);
+  // The list (visibility) lags behind: only what Temporal says still runs was left running.
   const left: string[] = [];
-  for await (const wf of c.workflow.list({ query })) left.push(wf.workflowId);
-  for (const workflowId of left) {
-    await c.workflow
-      .getHandle(workflowId)
-      .terminate(`test teardown: left running ${when}`)
-      .catch(() => undefined); // closed meanwhile (a child of one terminated before it)
+  for (const workflowId of listed) {
+    const handle = c.workflow.getHandle(workflowId);
+    const running = await handle.describe().then((d) => d.status.name === 'RUNNING', () => false);
+    if (!running) continue;
+    const terminated = await handle.terminate(`test teardown: left running ${when}`).then(() => true, () => false); // closed meanwhile
+    if (terminated) left.push(workflowId);
   }
   if (dbt.length || left.length) {
     console.warn(`[teardown] ${when}: stopped ${dbt.length} dbt processes and terminated ${left.length} workflows left running: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', ...' : ''}`);
@@ -62,5 +65,7 @@ afterEach(async (context) => {
 afterAll(async () => {
   await stopLeftovers('after the file');
   await connection?.close();
-  for (const dir of shopProjectCopies()) rmSync(dir, { recursive: true, force: true });
+  // WATCHER_KEEP_TEST_PROJECTS=1 keeps them (with every dbt log and artifact) to look into a failure.
+  if (process.env.WATCHER_KEEP_TEST_PROJECTS === '1') console.warn(`[teardown] kept project copies: ${shopProjectCopies().join(', ')}`);
+  else for (const dir of shopProjectCopies()) rmSync(dir, { recursive: true, force: true });
 });

@@ -19,25 +19,26 @@ describe('resultsOfLog: what an earlier dbt finished', () => {
     expect(resultsOfLog(log)).toMatchObject({ invocationId: 'inv-1', completed: { success: false } });
   });
 
-  it('after SIGINT (run_results written first) keeps only what passed: an error then is an interrupted query', () => {
+  it('of a run stopped by SIGINT keeps only what passed: its errors, before or after run_results, are interrupted work', () => {
     const log = [
       finished('seed.s.a', 'success'),
-      finished('model.s.early_error', 'error'),
+      finished('model.s.lost_connection', 'error'),
       runResultsWritten,
       event('LogCancelLine', { conn_name: 'model.s.slow' }),
       finished('model.s.slow', 'error'),
       finished('model.s.done_meanwhile', 'success'),
+      finished('model.s.below', 'skipped'),
       finished('test.s.t', 'pass'),
       summary(true),
       event('MainEncounteredError', { exc: 'KeyboardInterrupt' }),
       completed(false),
     ];
-    expect(statuses(log)).toEqual(['seed.s.a success', 'model.s.early_error error', 'model.s.done_meanwhile success', 'test.s.t pass']);
+    expect(statuses(log)).toEqual(['seed.s.a success', 'model.s.done_meanwhile success', 'test.s.t pass']);
     expect(resultsOfLog(log).completed).toBeUndefined();
   });
 
-  it('a canceled query counts as not finished even before run_results is written', () => {
-    const log = [event('LogCancelLine', { conn_name: 'model.s.x' }), finished('model.s.x', 'error'), finished('model.s.y', 'skipped')];
+  it('a canceled query counts as not finished', () => {
+    const log = [event('LogCancelLine', { conn_name: 'model.s.x' }), finished('model.s.x', 'error'), summary(false), completed(false)];
     expect(statuses(log)).toEqual([]);
   });
 

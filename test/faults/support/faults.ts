@@ -55,10 +55,14 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
   }
 }
 
-/** dbt processes of one build (their command lines carry the build's private paths). */
-export function dbtProcessesOf(buildId: string): number[] {
+/**
+ * dbt processes of one build (their command lines carry the build's private paths); with
+ * `invocation`, only those of one kind: `build-` is the build's own dbt, which writes the
+ * target (the `dbt ls` that resolves the graph, under `resolve`, runs before the lock).
+ */
+export function dbtProcessesOf(buildId: string, invocation = ''): number[] {
   try {
-    return execFileSync('pgrep', ['-f', `target/watcher/${buildId}/`], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-f', `target/watcher/${buildId}/${invocation}`], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .filter(Boolean)
