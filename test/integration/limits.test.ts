@@ -13,7 +13,9 @@ import { freePort } from '../../src/devstack/ports.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal-server.js';
 import { VENV_DIR } from '../../src/toolchain.js';
 import { createWorker } from '../../src/worker.js';
+import { TARGET_DRAIN_SECONDS } from '../../src/contracts/timeouts.js';
 import { SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
+import { dbtProcessesOf, waitUntil } from '../faults/support/faults.js';
 
 const LIMITS = {
   'limit.numPendingChildExecutions.error': 6,
@@ -98,5 +100,7 @@ describe('Temporal limits set low (at most 6 pending children per workflow)', ()
     expect(refused).toBe(true);
     expect(await children(nodeGroupWorkflowId(buildId, 1))).toBeLessThanOrEqual(6);
     await handle.terminate('test: the control build cannot finish');
+    // Its dbt stops within the product's bound: the build activity's next heartbeat, then dbt's grace.
+    await waitUntil('the terminated build\'s dbt to stop', () => dbtProcessesOf(buildId).length === 0, TARGET_DRAIN_SECONDS * 1000);
   });
 });

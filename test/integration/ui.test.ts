@@ -68,7 +68,8 @@ describe.skipIf(!haveChromium)('Temporal UI', () => {
     // The UI renders summaries as markdown in frames of their own (`/render?content=...`).
     const rendered = () => page.frames().map((f) => decodeURIComponent(f.url())).join('\n');
     await expect.poll(rendered, { timeout: 20_000 }).toContain('content=model shop.stg_payments');
-    expect(rendered()).toContain('dbt build --select resource_type:model,package:shop,fqn:shop.staging.stg_payments');
+    // The details render in a frame of their own, which may load after the summary's.
+    await expect.poll(rendered, { timeout: 20_000 }).toContain('dbt build --select resource_type:model,package:shop,fqn:shop.staging.stg_payments');
     await page.close();
   });
 });
