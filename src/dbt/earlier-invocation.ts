@@ -49,13 +49,16 @@ export async function readEarlierInvocation(logFile: string): Promise<EarlierInv
  */
 export function resultsOfLog(events: readonly DbtEvent[]): EarlierInvocation {
   const stopped = events.some((e) => e.name === DbtEventNames.fatal || (e.name === DbtEventNames.endOfRunSummary && e.data.keyboard_interrupt === true));
+  // It ran its nodes to the end only if it printed its run's summary (SIGINT during the parse
+  // may still log CommandCompleted, with nothing run).
+  const ranToEnd = events.some((e) => e.name === DbtEventNames.endOfRunSummary && e.data.keyboard_interrupt !== true);
   const translator = new EventTranslator();
   const results: DbtNodeResult[] = [];
   let invocationId: string | undefined;
   let completed: EarlierInvocation['completed'];
   for (const event of events) {
     invocationId ??= event.invocationId || undefined;
-    if (event.name === DbtEventNames.commandCompleted && !stopped) completed = { success: event.data.success === true };
+    if (event.name === DbtEventNames.commandCompleted && ranToEnd && !stopped) completed = { success: event.data.success === true };
     const result = translator.translate(event);
     if (!result || result.status === 'not_run') continue;
     if (stopped && !isPassingResultStatus(result.status)) continue;

@@ -42,6 +42,10 @@ describe('resultsOfLog: what an earlier dbt finished', () => {
     expect(statuses(log)).toEqual([]);
   });
 
+  it('a dbt stopped before it ran any node (CommandCompleted, no run summary) did not complete', () => {
+    expect(resultsOfLog([manifestWritten, completed(false)]).completed).toBeUndefined();
+  });
+
   it('a crash (fatal error) is not a completed run', () => {
     expect(resultsOfLog([event('MainEncounteredError', { exc: 'boom' }), completed(false)]).completed).toBeUndefined();
   });
