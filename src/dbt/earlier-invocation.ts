@@ -42,10 +42,12 @@ export async function readEarlierInvocation(logFile: string): Promise<EarlierInv
 
 /**
  * The results that stand, from one invocation's events in order. A dbt that was stopped
- * (SIGINT when its worker died) or crashed fails the nodes it was running on its way out (their
- * queries canceled, their connections closed: "connection never acquired"), before or after it
- * writes run_results.json, so only what passed in such a run stands; what failed there runs
- * again. A run that ended by itself keeps every result.
+ * (SIGINT when its worker died) or crashed writes run_results.json first, then cancels its
+ * queries and closes its connections; what it logs after that point is not to be trusted either
+ * way: nodes fail on their way out ("connection never acquired", canceled queries), and a seed
+ * was seen logged `success` with its table never committed. So from such a run only what
+ * passed before that point stands; everything else runs again. A run that ended by itself
+ * keeps every result.
  */
 export function resultsOfLog(events: readonly DbtEvent[]): EarlierInvocation {
   const stopped = events.some((e) => e.name === DbtEventNames.fatal || (e.name === DbtEventNames.endOfRunSummary && e.data.keyboard_interrupt === true));
@@ -56,12 +58,15 @@ export function resultsOfLog(events: readonly DbtEvent[]): EarlierInvocation {
   const results: DbtNodeResult[] = [];
   let invocationId: string | undefined;
   let completed: EarlierInvocation['completed'];
+  let pastStop = false;
   for (const event of events) {
     invocationId ??= event.invocationId || undefined;
+    const runResultsWritten = event.name === DbtEventNames.artifactWritten && String(event.data.artifact_type ?? '') === 'RunExecutionResult';
+    if (stopped && (runResultsWritten || event.name === DbtEventNames.cancelLine || event.name === DbtEventNames.fatal)) pastStop = true;
     if (event.name === DbtEventNames.commandCompleted && ranToEnd && !stopped) completed = { success: event.data.success === true };
     const result = translator.translate(event);
     if (!result || result.status === 'not_run') continue;
-    if (stopped && !isPassingResultStatus(result.status)) continue;
+    if (stopped && (pastStop || !isPassingResultStatus(result.status))) continue;
     results.push(result);
   }
   return { invocationId, results, ...(completed ? { completed } : {}) };

@@ -34,25 +34,30 @@ afterAll(async () => {
 const SHOP_NODES = 41;
 
 /** The first dbt's log so far: node events in order, and whether dbt wrote its end. */
-function logOf(buildId: string): { exists: boolean; started: string[]; finished: Array<{ id: string; status: string }>; completed: boolean } {
+function logOf(buildId: string): { exists: boolean; started: string[]; finished: Array<{ id: string; status: string; beforeStop: boolean }>; completed: boolean } {
   const file = path.join(buildWorkDir(SHOP_PROJECT, buildId), 'build-1', 'logs', 'dbt.log');
-  const out = { exists: false, started: [] as string[], finished: [] as Array<{ id: string; status: string }>, completed: false };
+  const out = { exists: false, started: [] as string[], finished: [] as Array<{ id: string; status: string; beforeStop: boolean }>, completed: false };
+  let stopping = false;
   if (!existsSync(file)) return out;
   out.exists = true;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.includes('"NodeStart"') && !line.includes('"NodeFinished"') && !line.includes('"CommandCompleted"')) continue;
+    if (!['"NodeStart"', '"NodeFinished"', '"CommandCompleted"', '"ArtifactWritten"', '"LogCancelLine"'].some((name) => line.includes(name))) continue;
     const event: DbtEvent | null = parseDbtLogLine(line);
     if (!event) continue;
     const id = (event.data.node_info as { unique_id?: string } | undefined)?.unique_id ?? '';
     if (event.name === 'NodeStart') out.started.push(id);
-    else if (event.name === 'NodeFinished') out.finished.push({ id, status: (event.data.run_result as { status?: string } | undefined)?.status ?? '' });
-    else out.completed = true;
+    else if (event.name === 'NodeFinished') out.finished.push({ id, status: (event.data.run_result as { status?: string } | undefined)?.status ?? '', beforeStop: !stopping });
+    else if (event.name === 'CommandCompleted') out.completed = true;
+    // On SIGINT dbt writes run_results.json, then cancels and closes: what it logs after that
+    // is not a judged result (a seed was seen logged `success` with its table never committed).
+    else if (event.name === 'LogCancelLine' || event.data.artifact_type === 'RunExecutionResult') stopping = true;
   }
   return out;
 }
 
 type Log = ReturnType<typeof logOf>;
-const passed = (log: Log) => new Set(log.finished.filter((f) => f.status === 'success' || f.status === 'pass').map((f) => f.id));
+/** Nodes the log shows passed before dbt began to stop (all of them, for a run that ended by itself). */
+const passed = (log: Log) => new Set(log.finished.filter((f) => f.beforeStop && (f.status === 'success' || f.status === 'pass')).map((f) => f.id));
 
 interface Moment {
   name: string;
@@ -120,7 +125,7 @@ async function killAndResume(moment: Moment): Promise<string> {
   const rerun = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { results: Array<{ unique_id: string }> }).results.map((r) => r.unique_id) : [];
   // Nothing whose result reached its consumer runs again.
   expect(rerun.filter((id) => closed.has(id)), moment.name).toEqual([]);
-  // Nothing the first dbt logged as passed runs again, when its log is on this machine.
+  // Nothing the first dbt logged as passed (before it began to stop) runs again, when its log is on this machine.
   if (!moment.logElsewhere) expect(rerun.filter((id) => passed(firstLog).has(id)), moment.name).toEqual([]);
 
   for (const id of planned) {
