@@ -42,9 +42,9 @@ const STDERR_TAIL_LINES = 40;
 
 export function spawnDbt(dbtBin: string, args: readonly string[], options: SpawnDbtOptions): DbtProcess {
   if (path.isAbsolute(dbtBin) && !existsSync(dbtBin)) throw new DbtNotFoundError(dbtBin);
-  // dbt gets SIGINT (it cancels its queries) if the worker dies, so a crashed worker never
-  // leaves a dbt writing relations behind a resumed build.
-  const [command, argv] = tiedToParent(dbtBin, args, { signal: 'SIGINT' });
+  // dbt gets one SIGINT (it cancels its queries) if the worker dies, so a crashed worker never
+  // leaves a dbt writing relations behind a resumed build; one, so its shutdown runs to its end.
+  const [command, argv] = tiedToParent(dbtBin, args, { signal: 'SIGINT', once: true });
 
   const child: ChildProcess = spawn(command, argv, {
     cwd: options.cwd,
