@@ -1,5 +1,6 @@
-// Fault: the metadata database is down for 30 s from the start of a build. The dbt build and
-// its consumers do not wait for it; once it is back, every execution is recorded, none twice.
+// Fault: the metadata database is down from the start of a build until every node has ended
+// (at least 30 s). The dbt build and its consumers do not wait for it: they all end while it is
+// down. Once it is back, every execution is recorded, none twice.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,14 @@ import { createWorker } from '../../src/worker.js';
 import { readBuildRunResults, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
 import { progressOf, waitUntil } from './support/faults.js';
 
-const OUTAGE_MS = 30_000;
+/** Postgres stays down at least this long (recording must retry across a long outage)... */
+const MIN_OUTAGE_MS = 30_000;
+/**
+ * ...and until every node ended, which must happen while it is down: a build that waited for
+ * its records would never get there. The bound is a build of examples/shop on a loaded 2-core
+ * machine (15-20 s on a quiet one), with room to spare.
+ */
+const NODES_END_WITHIN_MS = 120_000;
 let home: string;
 let port: number;
 let metadata: EmbeddedPostgresHandle;
@@ -61,7 +69,7 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-describe('a 30 s metadata database outage', () => {
+describe('a metadata database outage of 30 s or more', () => {
   it('neither holds up the build nor loses or duplicates a record', async () => {
     // The worker runs in this process: a blocked event loop would stall its workflow tasks.
     const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -78,14 +86,13 @@ describe('a 30 s metadata database outage', () => {
         const p = await progressOf(client, buildId);
         return !!p && p.nodes.length === 15 && p.nodes.every((n) => isTerminalNodeStatus(n.status));
       },
-      OUTAGE_MS,
+      NODES_END_WITHIN_MS,
     );
     const builtIn = (Date.now() - down) / 1000;
-    expect(Date.now() - down).toBeLessThan(OUTAGE_MS);
     console.log(`all 15 nodes ended ${builtIn.toFixed(1)} s into the outage; dbt's own elapsed time: ${readBuildRunResults(buildId).elapsed_time?.toFixed(1)} s`);
     expect((await handle.describe()).status.name).toBe('RUNNING'); // the producer still owes the records
 
-    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - down))));
+    await new Promise((r) => setTimeout(r, Math.max(0, MIN_OUTAGE_MS - (Date.now() - down))));
     metadata = await startMetadataPostgres();
     const back = Date.now();
     const result = await waitForBuild(handle);
@@ -106,5 +113,5 @@ describe('a 30 s metadata database outage', () => {
     expect(closure.rows[0]!.n).toBe(1 + 15 * 2); // root's self row; each child's self row and its row under the root
     const all = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_execution');
     expect(all.rows[0]!.n).toBe(16);
-  });
+  }, NODES_END_WITHIN_MS + 120_000);
 });
