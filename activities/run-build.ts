@@ -2,27 +2,28 @@
 // reports it, then a reconciliation with run_results.json so every consumer gets a report.
 // Its heartbeat is a checkpoint: an attempt that follows a dead worker resumes the build,
 // running only what had no result yet and reporting no consumer twice.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import path from 'node:path';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { NodeReport } from '../src/contracts/messages.js';
-import { FailureTypes } from '../src/contracts/status.js';
 import { readManifest, readRunResults, type Manifest, type RunResults } from '../src/dbt/artifacts.js';
 import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint } from '../src/dbt/checkpoint.js';
 import { buildArgs, parseArgs, type InvocationPaths, type SelectionOverride } from '../src/dbt/command.js';
+import { DbtRun } from '../src/dbt/dbt-run.js';
 import { DbtEventNames, nodeInfoOf } from '../src/dbt/events.js';
 import { dbtLogFile, readEarlierInvocation } from '../src/dbt/earlier-invocation.js';
-import { buildWorkDir, describeDbtFailure, prepareInvocationPaths, startInvocation, type RunningInvocation } from '../src/dbt/invocation.js';
+import { buildWorkDir, prepareInvocationPaths } from '../src/dbt/invocation.js';
 import { stopEarlierDbt, stopOrphanedDbtOfTarget, writeDbtProcessRecord } from '../src/dbt/process.js';
 import { ReportTracker, type TrackedConsumer } from '../src/dbt/report-tracker.js';
 import { planResume, type ResumeSelection } from '../src/dbt/resume.js';
 import { argvBytes, createShadowProject, RESUME_SELECTOR } from '../src/dbt/shadow-project.js';
-import { EventTranslator, missingResult, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';
+import { targetKeyOf } from '../src/dbt/target-key.js';
+import { missingResult, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';
 import { ConsumerSignals } from '../src/temporal/consumer-signals.js';
 import { receivedReports } from '../src/temporal/consumer-states.js';
+import { assertProjectDir, dbtRunFailure } from './dbt-failures.js';
 import type { ActivityDeps } from './deps.js';
-import { assertProjectDir, dbtNotFoundFailure, targetKeyOf } from './resolve-build-graph.js';
-import { keepHeartbeating, superviseInvocation } from './supervise.js';
+import { keepHeartbeating } from './heartbeat.js';
 
 export interface RunBuildInput {
   buildId: string;
@@ -130,51 +131,40 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
         if (stopped.length) console.error(`watcher: build ${buildId}: stopped ${stopped.length} dbt process(es) of an earlier build still writing its target (pids ${stopped.join(', ')})`);
       }
 
-      const translator = new EventTranslator();
-      let running: RunningInvocation;
-      try {
-        running = startInvocation({
-          dbtBin: deps.dbtBin,
-          args: buildArgs(input, paths, override),
-          cwd: input.projectDir,
-          env: deps.dbtEnv,
-          onEvent: (event) => {
-            if (event.invocationId) invocationId = event.invocationId;
-            if (event.name === DbtEventNames.nodeStart) {
-              const info = nodeInfoOf(event);
-              if (info && tracker.isConsumer(info.unique_id)) signals.started(info.unique_id, utcTimestamp(info.node_started_at) ?? event.ts);
-            } else {
-              const result = translator.translate(event);
-              if (result) deliver(tracker.record(result, Date.parse(event.ts) || Date.now()));
-            }
-          },
-        });
-      } catch (err) {
-        dbtNotFoundFailure(err);
-      }
+      const run = DbtRun.start({
+        dbtBin: deps.dbtBin,
+        args: buildArgs(input, paths, override),
+        cwd: input.projectDir,
+        env: deps.dbtEnv,
+        paths,
+        onEvent: (event) => {
+          if (event.invocationId) invocationId = event.invocationId;
+          if (event.name !== DbtEventNames.nodeStart) return;
+          const info = nodeInfoOf(event);
+          if (info && tracker.isConsumer(info.unique_id)) signals.started(info.unique_id, utcTimestamp(info.node_started_at) ?? event.ts);
+        },
+        onResult: (result, event) => deliver(tracker.record(result, Date.parse(event.ts) || Date.now())),
+      });
       // A later attempt (after this worker died) finds this dbt by it, and waits for it to be gone.
-      await writeDbtProcessRecord(invocationDirOf(paths), running.process.pid, { targetKey, locked: input.overlap !== 'allow' });
-      const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs }).catch(dbtNotFoundFailure);
+      if (run.pid !== undefined) await writeDbtProcessRecord(invocationDirOf(paths), run.pid, { targetKey, locked: input.overlap !== 'allow' });
+      const outcome = await run.wait({ signal: ctx.cancellationSignal, stopGraceMs: deps.stopGraceMs });
+      if (outcome.kind === 'not-found') throw dbtRunFailure(outcome);
       dbtExitedAtMs = Date.now();
-      dbtVersion = outcome.dbtVersion;
+      dbtVersion = outcome.invocation.dbtVersion;
 
       // Whatever happened, run_results.json (when dbt wrote it for this invocation) is the truth
       // for nodes whose NodeFinished never came: fail-fast, a crashed thread, Ctrl-C.
       openBefore = tracker.openCount();
-      const runResults = await readRunResults(paths.targetPath, outcome.invocationId);
-      for (const entry of runResults?.results ?? []) deliver(tracker.record(resultFromRunResult(entry), Date.now()));
+      for (const result of await run.runResults()) deliver(tracker.record(result, Date.now()));
 
-      if (cancelled) {
+      // Canceled, or dbt's "unhandled error" (2): parse error, bad profile, killed. Consumers
+      // still open are told by the producer, which owns the build's failure.
+      if (outcome.kind === 'canceled' || outcome.kind === 'dbt-failed' || outcome.kind === 'crashed') {
         await signals.drain();
-        throw cancelled;
+        throw dbtRunFailure(outcome);
       }
-      if (outcome.exit.code !== 0 && outcome.exit.code !== 1) {
-        // dbt's "unhandled error" (2): parse error, bad profile, killed. Consumers still open
-        // are told by the producer, which owns the build's failure.
-        await signals.drain();
-        throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);
-      }
-      dbtExitCode = outcome.exit.code;
+      // Exit 0 or 1: dbt ran, and what it reported stands.
+      dbtExitCode = outcome.kind === 'ok' ? 0 : 1;
     }
 
     // Below a failure from before the resume, dbt did not run anything: say why.
@@ -248,15 +238,10 @@ async function catchUpWithEarlierAttempts(
 /** The graph, for a resumed attempt that must know what to leave out before dbt starts. */
 async function parseManifest(deps: ActivityDeps, input: BuildInput, buildId: string, attempt: number): Promise<Manifest> {
   const paths = await prepareInvocationPaths(input.projectDir, buildId, `parse-${attempt}`);
-  let running: RunningInvocation;
-  try {
-    running = startInvocation({ dbtBin: deps.dbtBin, args: parseArgs(input, paths), cwd: input.projectDir, env: deps.dbtEnv });
-  } catch (err) {
-    dbtNotFoundFailure(err);
-  }
-  const { outcome, cancelled } = await superviseInvocation(running, { stopGraceMs: deps.stopGraceMs }).catch(dbtNotFoundFailure);
-  if (cancelled) throw cancelled;
-  if (outcome.exit.code !== 0) throw ApplicationFailure.nonRetryable(describeDbtFailure(outcome), FailureTypes.dbtInvocation);
+  const run = DbtRun.start({ dbtBin: deps.dbtBin, args: parseArgs(input, paths), cwd: input.projectDir, env: deps.dbtEnv, paths });
+  // No heartbeat of its own: runBuild's goes on meanwhile. Only exit 0 gives a whole manifest.
+  const outcome = await run.wait({ signal: Context.current().cancellationSignal, stopGraceMs: deps.stopGraceMs });
+  if (outcome.kind !== 'ok') throw dbtRunFailure(outcome);
   const manifest = await readManifest(paths.targetPath);
   if (!manifest) throw new Error(`dbt parse wrote no manifest in ${paths.targetPath}`);
   return manifest;

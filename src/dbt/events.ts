@@ -1,5 +1,6 @@
-// The one parser of dbt's JSON log lines (`--log-format json`): one object per line,
-// `{"data": {...}, "info": {...}}`. Lines that are not JSON events (stray prints) are skipped.
+// The one parser of dbt's output: its JSON log lines (`--log-format json`), one object per line,
+// `{"data": {...}, "info": {...}}`, and the lines `dbt ls` prints. Lines that are not JSON events
+// (stray prints) are skipped.
 
 export interface DbtNodeInfo {
   unique_id: string;
@@ -103,4 +104,16 @@ const ERROR_LEVEL = /"level":\s*"error"/;
 export function isRelevantLogLine(line: string): boolean {
   if (!line.includes('"invocation_id"')) return true;
   return RELEVANT_NAMES.some((name) => line.includes(name)) || ERROR_LEVEL.test(line);
+}
+
+/** The node of one `dbt ls --output json --output-keys unique_id` line; dbt's plain-text warnings have none. */
+export function uniqueIdOfListLine(line: string): string | undefined {
+  const text = line.trim();
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const row = JSON.parse(text) as { unique_id?: unknown };
+    return typeof row.unique_id === 'string' ? row.unique_id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,6 @@
 // One dbt invocation with a streamed event log: private artifact paths, a parsed event per
-// stdout line handed to the caller as it arrives, and what dbt said when it failed.
+// stdout line handed to the caller as it arrives, and what dbt said when it failed. DbtRun
+// (dbt-run.ts) builds on it and owns an invocation's whole life.
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { InvocationPaths } from './command.js';

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { targetKeyOf } from '../../activities/resolve-build-graph.js';
+import { targetKeyOf } from '../../src/dbt/target-key.js';
 import { buildWorkDir } from '../../src/dbt/invocation.js';
 import { startBuild, waitForBuild } from '../../src/client.js';
 import type { BuildInputRaw } from '../../src/contracts/build-input.js';

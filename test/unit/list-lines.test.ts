@@ -2,7 +2,7 @@ import { writeFileSync, chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { uniqueIdOfListLine } from '../../activities/resolve-build-graph.js';
+import { uniqueIdOfListLine } from '../../src/dbt/events.js';
 import { startInvocation } from '../../src/dbt/invocation.js';
 
 describe('uniqueIdOfListLine', () => {
