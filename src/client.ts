@@ -1,9 +1,9 @@
 // Drive Watcher from TypeScript: start a build, follow it, read its per-node summary.
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { parseBuildInput, type BuildInput, type BuildInputRaw } from './contracts/build-input.js';
 import { progressQuery, type BuildProgress } from './contracts/messages.js';
 import { BUILD_WORKFLOW_TYPE, buildWorkflowId, SearchAttributes } from './contracts/names.js';
+import { buildProgressOfFailure } from './contracts/status.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
 
 export interface WatcherClient {
@@ -62,8 +62,7 @@ export async function waitForBuild(handle: WorkflowHandle): Promise<BuildResult>
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
       const cause = err.cause;
-      const progress = cause instanceof ApplicationFailure ? (cause.details?.[0] as BuildProgress | undefined) : undefined;
-      return { ok: false, progress: progress?.nodes ? progress : undefined, error: cause?.message ?? err.message };
+      return { ok: false, progress: buildProgressOfFailure(cause), error: cause?.message ?? err.message };
     }
     throw err;
   }

@@ -30,7 +30,15 @@ import {
 } from '../src/contracts/messages.js';
 import { BUILD_ID_PATTERN, nodeGroupWorkflowId, SearchAttributes, targetGuardWorkflowId } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
-import { FailureTypes, isPassingNodeStatus, isTerminalNodeStatus, type NodeStatus } from '../src/contracts/status.js';
+import {
+  buildFailure,
+  endedNodeStatus,
+  FailuresNotRetried,
+  FailureTypes,
+  isPassingNodeStatus,
+  isTerminalNodeStatus,
+  type NodeStatus,
+} from '../src/contracts/status.js';
 import { BUILD_TIMEOUT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, TARGET_DRAIN_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 import {
@@ -46,8 +54,6 @@ import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
 
-
-const NON_RETRYABLE = [FailureTypes.dbtInvocation, FailureTypes.invalidInput];
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
@@ -56,7 +62,7 @@ const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
 const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
 });
 const { runBuild } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
@@ -64,7 +70,7 @@ const { runBuild } = proxyActivities<WatcherActivities>({
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   // Wait for dbt to be stopped before the workflow moves on (the SDK's effective default is TRY_CANCEL).
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
 });
 
 export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> {
@@ -96,7 +102,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     recording.add([
       {
         ...root,
-        status: status === 'pending' ? 'not_run' : status,
+        status: endedNodeStatus(status),
         endDate: new Date(Math.max(Date.now(), startTime.getTime())).toISOString(),
         totalRows: progress.nodes.reduce((sum, n) => sum + (n.rowsAffected ?? 0), 0),
         metadata: { ...root.metadata, invocation_id: progress.invocationId, dbt_exit_code: progress.dbtExitCode, counts: withCounts(progress).counts, error: progress.error },
@@ -215,17 +221,16 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   await finishRecording(status);
   if (progress.error) {
     progress.phase = 'failed';
-    throw ApplicationFailure.create({ type: FailureTypes.dbtInvocation, message: progress.error, nonRetryable: true, details: [withCounts(progress)] });
+    throw buildFailure(FailureTypes.dbtInvocation, progress.error, withCounts(progress));
   }
   if (failed.length > 0) {
     progress.phase = 'failed';
     const names = failed.slice(0, 10).map((n) => `${n.uniqueId} (${n.status})`).join(', ');
-    throw ApplicationFailure.create({
-      type: FailureTypes.buildFailed,
-      message: `${failed.length} of ${summary.nodes.length} nodes did not pass: ${names}${failed.length > 10 ? ', ...' : ''}`,
-      nonRetryable: true,
-      details: [withCounts(progress)],
-    });
+    throw buildFailure(
+      FailureTypes.buildFailed,
+      `${failed.length} of ${summary.nodes.length} nodes did not pass: ${names}${failed.length > 10 ? ', ...' : ''}`,
+      withCounts(progress),
+    );
   }
   progress.phase = 'succeeded';
   return withCounts(progress);

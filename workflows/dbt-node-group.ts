@@ -18,7 +18,7 @@ import {
 import { nodesEndedSignal, type NodeEnd, type NodeOutcome } from '../src/contracts/messages.js';
 import { nodeWorkflowId, SearchAttributes } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
-import { FailureTypes } from '../src/contracts/status.js';
+import { FailuresNotRetried, nodeOutcomeOfFailure, statusOfFailureWithoutOutcome } from '../src/contracts/status.js';
 import { dbtNode } from './dbt-node.js';
 
 /** startChild calls per workflow task: quick, and far under the 4 MB task-completion limit. */
@@ -78,7 +78,7 @@ export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: numb
             maximumAttempts: input.retry.maximumAttempts,
             initialInterval: input.retry.initialIntervalMs,
             backoffCoefficient: 2,
-            nonRetryableErrorTypes: [FailureTypes.invalidInput, FailureTypes.upstreamFailed, FailureTypes.nodeCanceled],
+            nonRetryableErrorTypes: FailuresNotRetried.consumer,
           },
           typedSearchAttributes: [
             { key: SearchAttributes.buildId, value: input.buildId },
@@ -123,7 +123,7 @@ function endOfFailure(uniqueId: string, err: unknown): NodeEnd {
   const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
   const failureType = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
   const message = cause instanceof Error ? cause.message : String(cause);
-  const outcome = cause instanceof ApplicationFailure ? (cause.details?.[0] as NodeOutcome | undefined) : undefined;
-  if (outcome?.status) return { ...endOfOutcome(outcome), failureType, message: outcome.message ?? message };
-  return { uniqueId, status: failureType === FailureTypes.upstreamFailed ? 'skipped' : 'error', failureType, message };
+  const outcome = nodeOutcomeOfFailure(cause);
+  if (outcome) return { ...endOfOutcome(outcome), failureType, message: outcome.message ?? message };
+  return { uniqueId, status: statusOfFailureWithoutOutcome(failureType), failureType, message };
 }

@@ -21,7 +21,14 @@ import {
 } from '../src/contracts/messages.js';
 import { SearchAttributes } from '../src/contracts/names.js';
 import { parseNodeInput, type NodeInput, type NodeInputRaw } from '../src/contracts/node-input.js';
-import { consumerVerdict, FailureTypes, type NodeStatus } from '../src/contracts/status.js';
+import {
+  consumerVerdict,
+  FailuresNotRetried,
+  FailureTypes,
+  nodeFailure,
+  nodeOutcomeOfFailure,
+  type NodeStatus,
+} from '../src/contracts/status.js';
 import { HEARTBEAT_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 
@@ -29,7 +36,7 @@ const { rerunNode } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '30 seconds',
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 2, nonRetryableErrorTypes: [FailureTypes.dbtInvocation, FailureTypes.invalidInput] },
+  retry: { maximumAttempts: 2, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
 });
 
 export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
@@ -137,24 +144,23 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
   };
   setStatus(verdict.status, describeOutcome(outcome));
   if (verdict.status === 'canceled') {
-    throw ApplicationFailure.nonRetryable(`${node.uniqueId} was canceled: ${outcome.message ?? ''}`, FailureTypes.nodeCanceled, outcome);
+    throw nodeFailure(FailureTypes.nodeCanceled, `${node.uniqueId} was canceled: ${outcome.message ?? ''}`, outcome, true);
   }
   if (verdict.failureType) {
-    throw ApplicationFailure.create({
-      type: verdict.failureType,
-      message: `${node.uniqueId}: ${verdict.status}${outcome.message ? `: ${outcome.message}` : ''}`,
-      nonRetryable: final.retryable === false,
-      details: [outcome],
-    });
+    throw nodeFailure(
+      verdict.failureType,
+      `${node.uniqueId}: ${verdict.status}${outcome.message ? `: ${outcome.message}` : ''}`,
+      outcome,
+      final.retryable === false,
+    );
   }
   return outcome;
 }
 
 /** The outcomes of this consumer's earlier runs, carried in the last run's failure details. */
 function earlierAttempts(lastFailure: Error | undefined): NodeOutcome[] {
-  if (!(lastFailure instanceof ApplicationFailure)) return [];
-  const outcome = lastFailure.details?.[0] as NodeOutcome | undefined;
-  if (!outcome?.node) return [];
+  const outcome = nodeOutcomeOfFailure(lastFailure);
+  if (!outcome) return [];
   const { previousAttempts, ...rest } = outcome;
   return [...(previousAttempts ?? []), rest];
 }

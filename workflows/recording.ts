@@ -4,6 +4,7 @@
 // database outage delays the records, never the dbt build or the consumers.
 import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
 import type { RecordBuildStartInput, RecordBuildStartResult, WatcherActivities } from '../activities/index.js';
+import { FailuresNotRetried } from '../src/contracts/status.js';
 import { RECORDING_ATTEMPT_SECONDS } from '../src/contracts/timeouts.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
 
@@ -14,7 +15,7 @@ const { recordBuildStart, recordExecutions } = proxyActivities<WatcherActivities
   startToCloseTimeout: RECORDING_ATTEMPT_SECONDS * 1000,
   // Bounded: a metadata database down for a day no longer holds the build's workflow open.
   scheduleToCloseTimeout: '24 hours',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RecordingError'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: FailuresNotRetried.recordingActivity },
 });
 
 export class BuildRecording {

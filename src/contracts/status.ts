@@ -1,6 +1,11 @@
-// The one status mapping: dbt's per-result statuses -> a consumer's status (`DbtStatus`)
-// and the ApplicationFailure type a failed consumer ends with.
-// Pure and deterministic: used by the build activity, the consumer workflow and the CLI.
+// The outcome module: what a node's outcome means. dbt's per-result statuses -> a consumer's
+// status (`DbtStatus`), the ApplicationFailure type a failed consumer ends with, which failures
+// must not be retried, what a failure carries (and how it is read back), and the status an
+// ended node is recorded with.
+// Pure and deterministic (workflow-safe): used by the activities, the workflows, the client,
+// the CLI and the tests.
+import { ApplicationFailure } from '@temporalio/common';
+import type { BuildProgress, NodeOutcome } from './messages.js';
 
 /** A consumer's status, also the `DbtStatus` search attribute. */
 export const NODE_STATUSES = [
@@ -41,6 +46,20 @@ export const FailureTypes = {
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
 
+/**
+ * Failure types a retry cannot fix, per kind of retried work (each retry policy's
+ * `nonRetryableErrorTypes`). Everything else is retried: a lost worker, a Temporal or
+ * Postgres outage.
+ */
+export const FailuresNotRetried = {
+  /** Activities that run dbt or tell its consumers: a bad input, or a dbt that failed (it fails alike again). */
+  dbtActivity: [FailureTypes.dbtInvocation, FailureTypes.invalidInput],
+  /** A consumer workflow: a bad input, an upstream that failed, a node the build canceled. */
+  consumer: [FailureTypes.invalidInput, FailureTypes.upstreamFailed, FailureTypes.nodeCanceled],
+  /** Recording activities: what the store rejects; Postgres being away is retried until it answers. */
+  recordingActivity: [FailureTypes.recording],
+} satisfies Record<string, FailureType[]>;
+
 const FAIL_FAST_MESSAGE = /fail[_ -]?fast/i;
 
 /**
@@ -73,6 +92,17 @@ export function normalizeDbtStatus(raw: string, message?: string | null): Result
 
 export function isTerminalNodeStatus(status: NodeStatus): boolean {
   return status !== 'pending' && status !== 'running';
+}
+
+/** A status something can end with. */
+export type EndedNodeStatus = Exclude<NodeStatus, 'pending' | 'running'>;
+
+/**
+ * The status a consumer (or a build) is recorded with once it is over: one that never got a
+ * result (still pending or running) counts as `not_run`.
+ */
+export function endedNodeStatus(status: NodeStatus): EndedNodeStatus {
+  return status === 'pending' || status === 'running' ? 'not_run' : status;
 }
 
 /** Consumer statuses that end the consumer Completed. */
@@ -126,4 +156,47 @@ export function consumerVerdict(node: ResultLike, tests: readonly ResultLike[]):
   if (testStatuses.has('canceled')) return { status: 'canceled' };
   if (node.status === 'warn' || testStatuses.has('warn')) return { status: 'warn' };
   return { status: 'success' };
+}
+
+/**
+ * The status of a consumer that failed without an outcome (it never got a report): an
+ * upstream that failed means it was skipped; anything else is an error.
+ */
+export function statusOfFailureWithoutOutcome(failureType: string | undefined): NodeStatus {
+  return failureType === FailureTypes.upstreamFailed ? 'skipped' : 'error';
+}
+
+// What a failure carries: a failed consumer its outcome, a failed build its per-node summary.
+// Packed and read back only here, so both ends agree on the shape.
+
+/** A consumer's failure: its verdict's type, carrying its outcome. */
+export function nodeFailure(type: FailureType, message: string, outcome: NodeOutcome, nonRetryable: boolean): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable, details: [outcome] });
+}
+
+/** A build's failure (never retried: a retry would run the whole build again), carrying its summary. */
+export function buildFailure(type: FailureType, message: string, progress: BuildProgress): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [progress] });
+}
+
+/** The outcome a failed consumer carries (absent when it failed before it had one). */
+export function nodeOutcomeOfFailure(failure: unknown): NodeOutcome | undefined {
+  const carried = firstDetailOf(failure);
+  if (!isObject(carried) || typeof carried.uniqueId !== 'string' || typeof carried.status !== 'string' || !isObject(carried.node)) return undefined;
+  return carried as unknown as NodeOutcome;
+}
+
+/** The per-node summary a failed build carries (absent when it failed before it had one). */
+export function buildProgressOfFailure(failure: unknown): BuildProgress | undefined {
+  const carried = firstDetailOf(failure);
+  if (!isObject(carried) || !Array.isArray(carried.nodes)) return undefined;
+  return carried as unknown as BuildProgress;
+}
+
+function firstDetailOf(failure: unknown): unknown {
+  return failure instanceof ApplicationFailure ? failure.details?.[0] : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }

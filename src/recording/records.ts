@@ -2,7 +2,7 @@
 // outcomes. Pure and workflow-safe: the producer builds these, activities store them.
 import type { DbtNodeResult, NodeOutcome, NodeProgress } from '../contracts/messages.js';
 import type { NodeConfig } from '../contracts/node-config.js';
-import type { NodeStatus } from '../contracts/status.js';
+import { endedNodeStatus, type NodeStatus } from '../contracts/status.js';
 
 export type ExecutionStatus = Exclude<NodeStatus, 'pending'>;
 
@@ -107,7 +107,7 @@ export function nodeExecutionRecords(ctx: NodeRecordContext, outcome: NodeOutcom
       key: a.attempt === 1 ? nodeKey : rerunExecutionKey(ctx.buildKey, ctx.uniqueId, a.attempt),
       parentKey: a.attempt === 1 ? ctx.buildKey : nodeKey,
       pipeline,
-      status: a.status === 'pending' ? 'not_run' : a.status,
+      status: endedNodeStatus(a.status),
       ...timesOf(a.node, a.reportCompletedAtMs ?? ctx.atMs),
       ...rowCounts(a.node),
       metadata: resultMetadata(a, { attempt: a.attempt, invocation_id: a.invocationId, nodes_run: a.rerun?.nodesRun, ...inactive }),
@@ -123,7 +123,7 @@ export function nodeExecutionRecordFromProgress(ctx: NodeRecordContext, progress
     key: nodeExecutionKey(ctx.buildKey, ctx.uniqueId),
     parentKey: ctx.buildKey,
     pipeline: { name: ctx.uniqueId, type: nodePipelineType(ctx.resourceType) },
-    status: progress.status === 'pending' || progress.status === 'running' ? 'not_run' : progress.status,
+    status: endedNodeStatus(progress.status),
     startDate: at,
     endDate: at,
     metadata: { unique_id: ctx.uniqueId, resource_type: ctx.resourceType, message: progress.message, failure_type: progress.failureType, ...(ctx.config?.active === false ? { active: false } : {}) },

@@ -1,6 +1,7 @@
 // Recording executions: batched (a few statements per batch, not a round trip per node),
 // idempotent (natural keys: the same record twice is one row), with a closure row for every
 // execution (a self row at depth 0, roots included) and one per ancestor.
+import { isPassingNodeStatus } from '../contracts/status.js';
 import type { ExecutionRecord } from '../recording/records.js';
 import type { PoolClient } from './db.js';
 import { syncPipelines } from './pipelines.js';
@@ -128,7 +129,7 @@ export async function recordExecutions(client: PoolClient, records: ExecutionRec
  * the watermark promotion for records that ask for it. Never on a failure.
  */
 async function applyPipelineEffects(client: PoolClient, records: ExecutionRecord[], pipelineIds: Map<string, number>): Promise<void> {
-  const ended = records.filter((r) => r.endDate && (r.status === 'success' || r.status === 'warn'));
+  const ended = records.filter((r) => r.endDate && isPassingNodeStatus(r.status));
   if (ended.length === 0) return;
   await client.query(
     `UPDATE pipeline p SET

@@ -9,6 +9,7 @@ import { startBuild } from '../../src/client.js';
 import type { BuildInputRaw } from '../../src/contracts/build-input.js';
 import type { BuildProgress } from '../../src/contracts/messages.js';
 import { nodeWorkflowId } from '../../src/contracts/names.js';
+import { buildProgressOfFailure } from '../../src/contracts/status.js';
 import { createPool, type Pool } from '../../src/store/db.js';
 import { buildExecution, childrenOf } from '../../src/store/queries.js';
 import { connectTestClient, consumerEnd, copyShopProject, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
@@ -40,7 +41,7 @@ async function failureOf(handle: WorkflowHandle): Promise<Failure> {
     await handle.result();
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
-      return { type: err.cause.type ?? undefined, message: err.cause.message, nonRetryable: err.cause.nonRetryable ?? undefined, progress: err.cause.details?.[0] as BuildProgress | undefined };
+      return { type: err.cause.type ?? undefined, message: err.cause.message, nonRetryable: err.cause.nonRetryable ?? undefined, progress: buildProgressOfFailure(err.cause) };
     }
     if (err instanceof WorkflowFailedError) {
       let cause: Error | undefined = err.cause;

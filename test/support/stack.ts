@@ -10,6 +10,7 @@ import { startBuild, waitForBuild, type BuildResult } from '../../src/client.js'
 import type { BuildInputRaw } from '../../src/contracts/build-input.js';
 import type { NodeOutcome } from '../../src/contracts/messages.js';
 import { nodeWorkflowId } from '../../src/contracts/names.js';
+import { nodeOutcomeOfFailure } from '../../src/contracts/status.js';
 import { buildWorkDir } from '../../src/dbt/invocation.js';
 import type { RunResults } from '../../src/dbt/artifacts.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
@@ -94,7 +95,7 @@ export async function consumerEnd(client: Client, buildId: string, uniqueId: str
     const cause = err.cause;
     return {
       closeStatus: description.status.name,
-      outcome: cause instanceof ApplicationFailure ? (cause.details?.[0] as NodeOutcome | undefined) : undefined,
+      outcome: nodeOutcomeOfFailure(cause),
       failureType: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined,
       message: cause?.message,
     };
