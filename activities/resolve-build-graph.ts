@@ -1,6 +1,7 @@
 // Resolve the build's selected graph once, with dbt's own selection (`dbt ls`) and manifest.
 import { Context } from '@temporalio/activity';
 import path from 'node:path';
+import { planBuild } from '../src/build/plan.js';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { BuildPlan } from '../src/contracts/messages.js';
 import { readManifest } from '../src/dbt/artifacts.js';
@@ -8,7 +9,6 @@ import { listArgs } from '../src/dbt/command.js';
 import { DbtRun } from '../src/dbt/dbt-run.js';
 import { uniqueIdOfListLine } from '../src/dbt/events.js';
 import { prepareInvocationPaths } from '../src/dbt/invocation.js';
-import { planBuild } from '../src/dbt/plan.js';
 import { targetKeyOf } from '../src/dbt/target-key.js';
 import { assertProjectDir, dbtRunFailure } from './dbt-failures.js';
 import type { ActivityDeps } from './deps.js';

@@ -4,18 +4,18 @@
 // running only what had no result yet and reporting no consumer twice.
 import { Context } from '@temporalio/activity';
 import path from 'node:path';
+import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint } from '../src/build/checkpoint.js';
+import { ReportTracker, type TrackedConsumer } from '../src/build/report-tracker.js';
+import { planResume, type ResumeSelection } from '../src/build/resume.js';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { NodeReport } from '../src/contracts/messages.js';
 import { readManifest, readRunResults, type Manifest, type RunResults } from '../src/dbt/artifacts.js';
-import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint } from '../src/dbt/checkpoint.js';
 import { buildArgs, parseArgs, type InvocationPaths, type SelectionOverride } from '../src/dbt/command.js';
 import { DbtRun } from '../src/dbt/dbt-run.js';
 import { DbtEventNames, nodeInfoOf } from '../src/dbt/events.js';
 import { dbtLogFile, readEarlierInvocation } from '../src/dbt/earlier-invocation.js';
 import { buildWorkDir, prepareInvocationPaths } from '../src/dbt/invocation.js';
 import { stopEarlierDbt, stopOrphanedDbtOfTarget, writeDbtProcessRecord } from '../src/dbt/process.js';
-import { ReportTracker, type TrackedConsumer } from '../src/dbt/report-tracker.js';
-import { planResume, type ResumeSelection } from '../src/dbt/resume.js';
 import { argvBytes, createShadowProject, RESUME_SELECTOR } from '../src/dbt/shadow-project.js';
 import { targetKeyOf } from '../src/dbt/target-key.js';
 import { missingResult, resultFromRunResult, utcTimestamp } from '../src/dbt/translate.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint, type BuildCheckpoint } from '../../src/build/checkpoint.js';
+import { ReportTracker, type PartialReport, type TrackedConsumer } from '../../src/build/report-tracker.js';
 import type { DbtNodeResult } from '../../src/contracts/messages.js';
 import type { ResultStatus } from '../../src/contracts/status.js';
-import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint, type BuildCheckpoint } from '../../src/dbt/checkpoint.js';
-import { ReportTracker, type PartialReport, type TrackedConsumer } from '../../src/dbt/report-tracker.js';
 
 function result(uniqueId: string, status: ResultStatus = uniqueId.startsWith('model.') ? 'success' : 'pass'): DbtNodeResult {
   return { uniqueId, resourceType: uniqueId.split('.')[0]!, status, dbtStatus: status, source: 'event' };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { planBuild } from '../../src/build/plan.js';
 import { parseNodeInput, type NodeInputRaw } from '../../src/contracts/node-input.js';
 import { InvalidInputError } from '../../src/contracts/validation.js';
 import type { ManifestNode } from '../../src/dbt/artifacts.js';
-import { planBuild } from '../../src/dbt/plan.js';
 
 function validRaw(): NodeInputRaw {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { planBuild, topologicalOrder } from '../../src/build/plan.js';
 import type { PlannedNode } from '../../src/contracts/messages.js';
 import type { Manifest, ManifestNode } from '../../src/dbt/artifacts.js';
-import { planBuild, topologicalOrder } from '../../src/dbt/plan.js';
 
 function node(uniqueId: string, dependsOn: string[] = [], extra: Partial<ManifestNode> = {}): ManifestNode {
   const [resourceType, packageName, ...rest] = uniqueId.split('.');

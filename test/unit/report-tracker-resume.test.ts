@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ReportTracker, type PartialReport } from '../../src/build/report-tracker.js';
 import type { DbtNodeResult } from '../../src/contracts/messages.js';
 import type { ResultStatus } from '../../src/contracts/status.js';
-import { ReportTracker, type PartialReport } from '../../src/dbt/report-tracker.js';
 
 function result(uniqueId: string, status: ResultStatus = uniqueId.startsWith('test.') ? 'pass' : 'success', message?: string): DbtNodeResult {
   return { uniqueId, resourceType: uniqueId.split('.')[0]!, status, dbtStatus: status, message, source: 'event' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { planResume } from '../../src/build/resume.js';
 import type { ResultStatus } from '../../src/contracts/status.js';
 import type { Manifest, ManifestNode } from '../../src/dbt/artifacts.js';
-import { planResume } from '../../src/dbt/resume.js';
 import { exactSelector } from '../../src/dbt/selectors.js';
 
 /** `model.shop.orders` in `dir` -> fqn shop.<dir>.orders; `unit_test.shop.orders.t` -> shop.<dir>.orders.t (as dbt does). */

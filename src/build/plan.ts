@@ -3,8 +3,8 @@
 // are upstream of which (for single-node reruns).
 import { isConsumerResourceType, isTestResourceType, type AddressSpec, type BuildPlan, type PlannedNode } from '../contracts/messages.js';
 import { parseNodeConfig } from '../contracts/node-config.js';
-import type { Manifest, ManifestNode } from './artifacts.js';
-import { exactSelector } from './selectors.js';
+import type { Manifest, ManifestNode } from '../dbt/artifacts.js';
+import { exactSelector } from '../dbt/selectors.js';
 
 /** The selected graph (its `targetKey` is left to the caller, which knows the machine). */
 export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>): BuildPlan {

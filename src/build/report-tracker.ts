@@ -3,7 +3,7 @@
 // Pure logic: no I/O, so the build activity and single-node reruns share it.
 import type { DbtNodeResult, NodeReport } from '../contracts/messages.js';
 import type { ResultStatus } from '../contracts/status.js';
-import { missingResult } from './translate.js';
+import { missingResult } from '../dbt/translate.js';
 
 interface Pending {
   node?: DbtNodeResult;

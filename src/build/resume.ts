@@ -7,8 +7,8 @@
 // keeps the resume exact whatever the build selected with (flags, selectors, a default selector).
 import { isConsumerResourceType, isTestResourceType } from '../contracts/messages.js';
 import { isFailedResultStatus, isPassingResultStatus, type ResultStatus } from '../contracts/status.js';
-import type { Manifest, ManifestNode } from './artifacts.js';
-import { exactSelector } from './selectors.js';
+import type { Manifest, ManifestNode } from '../dbt/artifacts.js';
+import { exactSelector } from '../dbt/selectors.js';
 
 export interface ResumeSelection {
   /** Exact selectors of every planned node still to run (run with indirect selection off). */
