@@ -39,7 +39,7 @@ import {
   isTerminalNodeStatus,
   type NodeStatus,
 } from '../src/contracts/status.js';
-import { BUILD_TIMEOUT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, TARGET_DRAIN_SECONDS } from '../src/contracts/timeouts.js';
+import { BUILD_TIMEOUT_SECONDS, BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, TARGET_DRAIN_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 import {
   BUILD_PIPELINE_TYPE,
@@ -55,11 +55,13 @@ import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
 
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
+  // A queued build waits for the lock at most as long as a build may run.
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumInterval: '1 minute' },
 });
 const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities>({
+  // Independent: dbt ls of the largest projects, or notifying their consumers, takes minutes.
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
@@ -310,7 +312,7 @@ async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan):
         ...(node.configError ? { configError: node.configError } : {}),
       },
       rerun,
-      waitTimeoutSeconds: BUILD_TIMEOUT_SECONDS + 3600,
+      waitTimeoutSeconds: BUILD_WAIT_SECONDS,
     };
     return { input: nodeInput, staticSummary: `${node.resourceType} ${node.packageName}.${node.name}`, staticDetails: describeNode(buildId, node) };
   });

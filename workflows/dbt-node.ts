@@ -29,12 +29,12 @@ import {
   nodeOutcomeOfFailure,
   type NodeStatus,
 } from '../src/contracts/status.js';
-import { HEARTBEAT_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
+import { HEARTBEAT_TIMEOUT_SECONDS, RERUN_HEARTBEAT_TIMEOUT_SECONDS, RERUN_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 
 const { rerunNode } = proxyActivities<WatcherActivities>({
-  startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '30 seconds',
+  startToCloseTimeout: RERUN_TIMEOUT_SECONDS * 1000,
+  heartbeatTimeout: RERUN_HEARTBEAT_TIMEOUT_SECONDS * 1000,
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 2, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
 });

@@ -5,7 +5,7 @@
 import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
 import type { RecordBuildStartInput, RecordBuildStartResult, WatcherActivities } from '../activities/index.js';
 import { FailuresNotRetried } from '../src/contracts/status.js';
-import { RECORDING_ATTEMPT_SECONDS } from '../src/contracts/timeouts.js';
+import { RECORDING_ATTEMPT_SECONDS, RECORDING_GIVE_UP_SECONDS } from '../src/contracts/timeouts.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
 
 const MAX_BATCH = 500;
@@ -14,7 +14,8 @@ const { recordBuildStart, recordExecutions } = proxyActivities<WatcherActivities
   // Short: an attempt lost with a dead worker is retried after this, not after minutes.
   startToCloseTimeout: RECORDING_ATTEMPT_SECONDS * 1000,
   // Bounded: a metadata database down for a day no longer holds the build's workflow open.
-  scheduleToCloseTimeout: '24 hours',
+  scheduleToCloseTimeout: RECORDING_GIVE_UP_SECONDS * 1000,
+  // Backoff, independent of the bounds above: Postgres is asked at least every 30 s while it is down.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: FailuresNotRetried.recordingActivity },
 });
 

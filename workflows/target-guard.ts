@@ -5,7 +5,7 @@
 import { CancellationScope, condition, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities/index.js';
 import { releaseTargetSignal } from '../src/contracts/messages.js';
-import { BUILD_TIMEOUT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
+import { BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
 
 export interface TargetGuardInput {
   buildWorkflowId: string;
@@ -19,7 +19,7 @@ export interface TargetGuardInput {
 }
 
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
-  startToCloseTimeout: (BUILD_TIMEOUT_SECONDS + 3600) * 1000,
+  startToCloseTimeout: BUILD_WAIT_SECONDS * 1000,
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumInterval: '1 minute' },
 });
