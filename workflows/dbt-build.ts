@@ -16,7 +16,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { WatcherActivities } from '../activities/index.js';
+import type { RecordBuildStartResult, RunBuildResult, WatcherActivities } from '../activities/index.js';
 import { parseBuildInput, rerunFlagsOf, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
 import {
   nodesEndedSignal,
@@ -75,76 +75,113 @@ const { runBuild } = proxyActivities<WatcherActivities>({
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
 });
 
+/**
+ * The build, as its phases in order. Every `await` here waits on exactly the promise the phase
+ * returns, so the Temporal commands (and their order within a workflow task) stay those of the
+ * recorded histories: a phase that waits returns its promise instead of awaiting it itself.
+ */
 export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> {
-  let input: BuildInput;
+  const build = new Build(validInput(rawInput));
   try {
-    input = parseBuildInput(rawInput);
+    const plan = build.acceptPlan(await build.resolvePlan());
+    const recordingStarted = build.recordStart(plan);
+    if (build.asksForWatermark()) build.useWatermark(await recordingStarted);
+    if (build.locksTarget()) build.holdTarget(await build.acquireTarget(plan));
+    build.watchConsumers(await build.startConsumers(plan));
+    try {
+      build.dbtEnded(await build.runDbt(plan));
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      await build.endUnreportedConsumers(err);
+    }
+    await build.consumersEnded();
+    await build.releaseTarget();
+  } catch (err) {
+    const status = build.failed(err);
+    if (build.startedConsumers()) await build.letConsumersEnd();
+    await build.releaseTarget();
+    await build.finishRecording(status);
+    throw err;
+  }
+  const ending = build.ending();
+  await build.finishRecording(ending.status);
+  return build.result(ending);
+}
+
+/** A bad input is a non-retryable failure that names the field. */
+function validInput(rawInput: BuildInputRaw): BuildInput {
+  try {
+    return parseBuildInput(rawInput);
   } catch (err) {
     if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput);
     throw err;
   }
-  const { workflowId, runId, startTime } = workflowInfo();
-  const buildId = input.buildId ?? buildIdFromWorkflowId();
-  const progress: BuildProgress = { buildId, phase: 'resolving', nodes: [], counts: {} };
-  const byId = new Map<string, NodeProgress>();
-  const planned = new Map<string, PlannedNode>();
-  setHandler(progressQuery, () => withCounts(progress));
-  upsertSearchAttributes([
-    { key: SearchAttributes.buildId, value: buildId },
-    { key: SearchAttributes.resourceType, value: 'build' },
-    { key: SearchAttributes.status, value: 'running' },
-  ]);
+}
 
-  // Records: the build's root execution, then one per node as its consumer ends.
-  const recording = new BuildRecording();
-  const buildKey = buildExecutionKey(workflowId, runId);
-  let root: ExecutionRecord | undefined;
-  const finishRecording = async (status: NodeStatus) => {
-    if (!root) return;
-    recording.add([
-      {
-        ...root,
-        status: endedNodeStatus(status),
-        endDate: new Date(Math.max(Date.now(), startTime.getTime())).toISOString(),
-        totalRows: progress.nodes.reduce((sum, n) => sum + (n.rowsAffected ?? 0), 0),
-        metadata: { ...root.metadata, invocation_id: progress.invocationId, dbt_exit_code: progress.dbtExitCode, counts: withCounts(progress).counts, error: progress.error },
-        promoteWatermark: true,
-      },
+/** How a build that ran to its end ended: its status, the nodes that did not pass, of how many. */
+interface BuildEnding {
+  status: NodeStatus;
+  failed: NodeProgress[];
+  nodes: number;
+}
+
+/** The state of one build (its progress, records, target lock and consumers) and its phases. */
+class Build {
+  private input: BuildInput;
+  private readonly buildId: string;
+  private readonly startTime: Date;
+  private readonly progress: BuildProgress;
+  private readonly byId = new Map<string, NodeProgress>();
+  private readonly planned = new Map<string, PlannedNode>();
+  private readonly recording: BuildRecording;
+  private readonly buildKey: string;
+  /** The build's root execution, once the plan names its project. */
+  private root: ExecutionRecord | undefined;
+  /** The target lock, held from acquireTarget until releaseTarget. */
+  private guard: ChildWorkflowHandle<typeof dbtTargetGuard> | undefined;
+  /** One promise per node group: it settles when every consumer of the group has ended. */
+  private groupsEnded: Array<Promise<unknown>> = [];
+
+  /** Before the first activity: the progress query, the groups' reports and the build's search attributes. */
+  constructor(input: BuildInput) {
+    this.input = input;
+    const { workflowId, runId, startTime } = workflowInfo();
+    this.startTime = startTime;
+    this.buildId = input.buildId ?? buildIdFromWorkflowId();
+    this.progress = { buildId: this.buildId, phase: 'resolving', nodes: [], counts: {} };
+    setHandler(progressQuery, () => withCounts(this.progress));
+    upsertSearchAttributes([
+      { key: SearchAttributes.buildId, value: this.buildId },
+      { key: SearchAttributes.resourceType, value: 'build' },
+      { key: SearchAttributes.status, value: 'running' },
     ]);
-    await CancellationScope.nonCancellable(() => recording.drain());
-    progress.recordingFailures = recording.failures.length ? recording.failures : undefined;
-  };
+    // Records: the build's root execution, then one per node as its consumer ends.
+    this.recording = new BuildRecording();
+    this.buildKey = buildExecutionKey(workflowId, runId);
+    setHandler(nodesEndedSignal, (ends) => this.nodesEnded(ends));
+  }
 
-  // Node groups report how each consumer ended; the first report of a node counts.
-  setHandler(nodesEndedSignal, (ends) => {
+  /** Node groups report how each consumer ended; the first report of a node counts. */
+  private nodesEnded(ends: NodeEnd[]): void {
     for (const end of ends) {
-      const p = byId.get(end.uniqueId);
-      const node = planned.get(end.uniqueId);
+      const p = this.byId.get(end.uniqueId);
+      const node = this.planned.get(end.uniqueId);
       if (!p || !node || isTerminalNodeStatus(p.status)) continue;
       applyEnd(p, end);
-      const ctx = { buildKey, uniqueId: node.uniqueId, resourceType: node.resourceType, config: node.config, atMs: Date.now() };
-      recording.add(end.outcome ? nodeExecutionRecords(ctx, end.outcome) : [nodeExecutionRecordFromProgress(ctx, p)]);
+      const ctx = { buildKey: this.buildKey, uniqueId: node.uniqueId, resourceType: node.resourceType, config: node.config, atMs: Date.now() };
+      this.recording.add(end.outcome ? nodeExecutionRecords(ctx, end.outcome) : [nodeExecutionRecordFromProgress(ctx, p)]);
     }
-  });
+  }
 
-  // The target lock, released once every node has ended (retries included).
-  let guard: ChildWorkflowHandle<typeof dbtTargetGuard> | undefined;
-  const releaseTarget = async () => {
-    const held = guard;
-    guard = undefined;
-    if (held) {
-      await CancellationScope.nonCancellable(async () => {
-        await held.signal(releaseTargetSignal);
-        await held.result();
-      }).catch(() => undefined);
-    }
-  };
+  /** Plan: dbt's own selection resolves the graph once; everything after works from the plan. */
+  resolvePlan(): Promise<BuildPlan> {
+    return resolveBuildGraph({ buildId: this.buildId, input: this.input });
+  }
 
-  let groupsEnded: Array<Promise<unknown>> = [];
-  try {
-    const plan = await resolveBuildGraph({ buildId, input });
-    progress.projectName = plan.projectName;
-    progress.dbtVersion = plan.dbtVersion;
+  /** After resolvePlan: one progress entry per node (reports of unplanned nodes are ignored). */
+  acceptPlan(plan: BuildPlan): BuildPlan {
+    this.progress.projectName = plan.projectName;
+    this.progress.dbtVersion = plan.dbtVersion;
     if (plan.nodes.length === 0) {
       throw ApplicationFailure.nonRetryable(
         `the selection matched no model, seed or snapshot in project ${plan.projectName}`,
@@ -153,16 +190,22 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     }
     for (const n of plan.nodes) {
       const p: NodeProgress = { uniqueId: n.uniqueId, resourceType: n.resourceType, status: 'pending' };
-      progress.nodes.push(p);
-      byId.set(n.uniqueId, p);
-      planned.set(n.uniqueId, n);
+      this.progress.nodes.push(p);
+      this.byId.set(n.uniqueId, p);
+      this.planned.set(n.uniqueId, n);
     }
+    return plan;
+  }
 
-    // Not awaited: recording never holds the build up, unless the build asks for its watermark.
-    root = rootRecord(buildKey, buildPipelineName(input, plan.projectName), startTime, buildId, plan, input);
-    const recordingStarted = recording.start({
-      root,
-      nextWatermark: input.nextWatermark,
+  /**
+   * Record start, after the plan (it names the project, nodes and lineage). Not awaited:
+   * recording never holds the build up, unless the build asks for its watermark.
+   */
+  recordStart(plan: BuildPlan): Promise<RecordBuildStartResult | undefined> {
+    this.root = rootRecord(this.buildKey, buildPipelineName(this.input, plan.projectName), this.startTime, this.buildId, plan, this.input);
+    return this.recording.start({
+      root: this.root,
+      nextWatermark: this.input.nextWatermark,
       nodePipelines: plan.nodes.map((n) => ({ name: n.uniqueId, type: nodePipelineType(n.resourceType), config: n.config })),
       lineage: {
         addresses: plan.addresses,
@@ -171,71 +214,148 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
           .map((n) => ({ pipelineName: n.uniqueId, pipelineType: nodePipelineType(n.resourceType), sources: n.lineage.sources, targets: [n.lineage.target!] })),
       },
     });
-    if (input.nextWatermark !== undefined) {
-      // dbt processes the range (watcher_watermark, watcher_next_watermark].
-      const started = await recordingStarted;
-      input = { ...input, vars: { ...input.vars, watcher_watermark: started?.watermark ?? null, watcher_next_watermark: input.nextWatermark } };
+  }
+
+  asksForWatermark(): boolean {
+    return this.input.nextWatermark !== undefined;
+  }
+
+  /** After recordStart, before dbt runs: dbt processes the range (watcher_watermark, watcher_next_watermark]. */
+  useWatermark(started: RecordBuildStartResult | undefined): void {
+    this.input = { ...this.input, vars: { ...this.input.vars, watcher_watermark: started?.watermark ?? null, watcher_next_watermark: this.input.nextWatermark } };
+  }
+
+  locksTarget(): boolean {
+    return this.input.overlap !== 'allow';
+  }
+
+  /** Before any consumer starts: one build at a time writes a (project, target). */
+  acquireTarget(plan: BuildPlan): Promise<ChildWorkflowHandle<typeof dbtTargetGuard>> {
+    this.progress.phase = 'queued';
+    return lockTarget(plan, this.input);
+  }
+
+  holdTarget(guard: ChildWorkflowHandle<typeof dbtTargetGuard>): void {
+    this.guard = guard;
+  }
+
+  /** Start consumers before dbt runs: the build activity reports each node to its consumer. */
+  startConsumers(plan: BuildPlan): Promise<Array<ChildWorkflowHandle<typeof dbtNodeGroup>>> {
+    this.progress.phase = 'starting';
+    return startGroups(this.buildId, this.input, plan);
+  }
+
+  watchConsumers(groups: Array<ChildWorkflowHandle<typeof dbtNodeGroup>>): void {
+    this.groupsEnded = groups.map((g) => g.result());
+  }
+
+  startedConsumers(): boolean {
+    return this.groupsEnded.length > 0;
+  }
+
+  /** Run dbt, once its consumers wait: ONE `dbt build` for the whole plan. */
+  runDbt(plan: BuildPlan): Promise<RunBuildResult> {
+    this.progress.phase = 'building';
+    return runBuild({ buildId: this.buildId, input: this.input, consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })) });
+  }
+
+  dbtEnded(run: RunBuildResult): void {
+    this.progress.invocationId = run.invocationId;
+    this.progress.dbtExitCode = run.exitCode ?? undefined;
+    this.progress.dbtExitedAtMs = run.dbtExitedAtMs;
+  }
+
+  /** After runDbt failed: the build ended without reporting some nodes, so no consumer may wait for it any longer. */
+  endUnreportedConsumers(err: unknown): Promise<unknown> {
+    this.progress.error = failureMessage(err);
+    const open = this.progress.nodes.filter((n) => !isTerminalNodeStatus(n.status)).map((n) => n.uniqueId);
+    return notifyConsumers({ buildId: this.buildId, uniqueIds: open, status: 'not_run', cause: `the dbt build failed: ${this.progress.error}`, retryable: false });
+  }
+
+  /** After dbt: consumers end with its reports, or after their own retries (reruns). */
+  consumersEnded(): Promise<unknown[]> {
+    this.progress.phase = 'waiting_for_nodes';
+    return Promise.all(this.groupsEnded);
+  }
+
+  /**
+   * Once every node ended (retries included), or the build failed: nothing of this build writes to
+   * the target any more. Non-cancellable, so a canceled build still frees its lock.
+   */
+  async releaseTarget(): Promise<void> {
+    const held = this.guard;
+    this.guard = undefined;
+    if (held) {
+      await CancellationScope.nonCancellable(async () => {
+        await held.signal(releaseTargetSignal);
+        await held.result();
+      }).catch(() => undefined);
     }
+  }
 
-    if (input.overlap !== 'allow') {
-      progress.phase = 'queued';
-      guard = await acquireTarget(plan, input);
-    }
-
-    progress.phase = 'starting';
-    groupsEnded = (await startGroups(buildId, input, plan)).map((g) => g.result());
-
-    progress.phase = 'building';
-    try {
-      const run = await runBuild({ buildId, input, consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })) });
-      progress.invocationId = run.invocationId;
-      progress.dbtExitCode = run.exitCode ?? undefined;
-      progress.dbtExitedAtMs = run.dbtExitedAtMs;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      progress.error = failureMessage(err);
-      // The build ended without reporting some nodes: no consumer may wait for it any longer.
-      const open = progress.nodes.filter((n) => !isTerminalNodeStatus(n.status)).map((n) => n.uniqueId);
-      await notifyConsumers({ buildId, uniqueIds: open, status: 'not_run', cause: `the dbt build failed: ${progress.error}`, retryable: false });
-    }
-
-    progress.phase = 'waiting_for_nodes';
-    await Promise.all(groupsEnded);
-    // Every node ended (retries included): nothing of this build writes to the target any more.
-    await releaseTarget();
-  } catch (err) {
+  /** The failure path: the build failed or was canceled; says how, and returns the status to record. */
+  failed(err: unknown): NodeStatus {
     const canceled = isCancellation(err);
-    progress.phase = canceled ? 'canceled' : 'failed';
-    progress.error ??= failureMessage(err);
+    this.progress.phase = canceled ? 'canceled' : 'failed';
+    this.progress.error ??= failureMessage(err);
     upsertSearchAttributes([{ key: SearchAttributes.status, value: canceled ? 'canceled' : 'error' }]);
-    // Consumers end canceled (or with their result) right after this build: wait, bounded,
-    // so their records carry how they ended.
-    if (groupsEnded.length) await CancellationScope.nonCancellable(() => Promise.race([Promise.allSettled(groupsEnded), sleep('1 minute')]));
-    await releaseTarget();
-    await finishRecording(canceled ? 'canceled' : 'error');
-    throw err;
+    return canceled ? 'canceled' : 'error';
   }
 
-  const summary = withCounts(progress);
-  const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status));
-  const status: NodeStatus = failed.length > 0 || progress.error ? 'error' : summary.counts.warn ? 'warn' : 'success';
-  upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
-  await finishRecording(status);
-  if (progress.error) {
-    progress.phase = 'failed';
-    throw buildFailure(FailureTypes.dbtInvocation, progress.error, withCounts(progress));
+  /**
+   * After failed, before finishRecording: consumers end canceled (or with their result) right after
+   * this build; wait, bounded (independent of other timings), so their records carry how they ended.
+   */
+  letConsumersEnd(): Promise<unknown> {
+    return CancellationScope.nonCancellable(() => Promise.race([Promise.allSettled(this.groupsEnded), sleep('1 minute')]));
   }
-  if (failed.length > 0) {
-    progress.phase = 'failed';
-    const names = failed.slice(0, 10).map((n) => `${n.uniqueId} (${n.status})`).join(', ');
-    throw buildFailure(
-      FailureTypes.buildFailed,
-      `${failed.length} of ${summary.nodes.length} nodes did not pass: ${names}${failed.length > 10 ? ', ...' : ''}`,
-      withCounts(progress),
-    );
+
+  /** After every node ended: the build's status, from its nodes and dbt's own failure. */
+  ending(): BuildEnding {
+    const summary = withCounts(this.progress);
+    const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status));
+    const status: NodeStatus = failed.length > 0 || this.progress.error ? 'error' : summary.counts.warn ? 'warn' : 'success';
+    upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
+    return { status, failed, nodes: summary.nodes.length };
   }
-  progress.phase = 'succeeded';
-  return withCounts(progress);
+
+  /** Last, on every path: the root's end, then every record drained (non-cancellable). */
+  async finishRecording(status: NodeStatus): Promise<void> {
+    const root = this.root;
+    if (!root) return;
+    const progress = this.progress;
+    this.recording.add([
+      {
+        ...root,
+        status: endedNodeStatus(status),
+        endDate: new Date(Math.max(Date.now(), this.startTime.getTime())).toISOString(),
+        totalRows: progress.nodes.reduce((sum, n) => sum + (n.rowsAffected ?? 0), 0),
+        metadata: { ...root.metadata, invocation_id: progress.invocationId, dbt_exit_code: progress.dbtExitCode, counts: withCounts(progress).counts, error: progress.error },
+        promoteWatermark: true,
+      },
+    ]);
+    await CancellationScope.nonCancellable(() => this.recording.drain());
+    progress.recordingFailures = this.recording.failures.length ? this.recording.failures : undefined;
+  }
+
+  /** After ending and finishRecording: the per-node summary, or the failure that carries it. */
+  result({ failed, nodes }: BuildEnding): BuildProgress {
+    if (this.progress.error) {
+      this.progress.phase = 'failed';
+      throw buildFailure(FailureTypes.dbtInvocation, this.progress.error, withCounts(this.progress));
+    }
+    if (failed.length > 0) {
+      this.progress.phase = 'failed';
+      const names = failed.slice(0, 10).map((n) => `${n.uniqueId} (${n.status})`).join(', ');
+      throw buildFailure(
+        FailureTypes.buildFailed,
+        `${failed.length} of ${nodes} nodes did not pass: ${names}${failed.length > 10 ? ', ...' : ''}`,
+        withCounts(this.progress),
+      );
+    }
+    this.progress.phase = 'succeeded';
+    return withCounts(this.progress);
+  }
 }
 
 function rootRecord(buildKey: string, pipelineName: string, startTime: Date, buildId: string, plan: BuildPlan, input: BuildInput): ExecutionRecord {
@@ -267,7 +387,7 @@ function rootRecord(buildKey: string, pipelineName: string, startTime: Date, bui
  * reach of this build's cancellation and outlives its termination, so the lock is only freed
  * once this build's dbt has stopped (see dbtTargetGuard).
  */
-async function acquireTarget(plan: BuildPlan, input: BuildInput): Promise<ChildWorkflowHandle<typeof dbtTargetGuard>> {
+async function lockTarget(plan: BuildPlan, input: BuildInput): Promise<ChildWorkflowHandle<typeof dbtTargetGuard>> {
   const workflowId = targetGuardWorkflowId(plan.targetKey);
   for (;;) {
     try {
