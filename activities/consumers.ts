@@ -69,6 +69,7 @@ export async function waitForWorkflowClose(deps: ActivityDeps, input: { workflow
         aborted,
       ]);
       if (state === 'closed') return;
+      // Independent pause before the long poll again (the server may be restarting).
       await Promise.race([new Promise((r) => setTimeout(r, 1_000)), aborted]);
     }
   } finally {
