@@ -12,6 +12,8 @@ export const DevStackFileSchema = z.object({
   uiUrl: z.string(),
   databaseUrl: z.string(),
   taskQueue: z.string(),
+  /** The HTTP API of `watcher dev` (no auth: loopback only). */
+  apiUrl: z.string().optional(),
   /** Connection variables for the example project's dbt profile. */
   dbtEnv: z.record(z.string(), z.string()).optional(),
   pid: z.number().optional(),

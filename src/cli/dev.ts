@@ -3,7 +3,7 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { connectClient } from '../client.js';
-import { loadConfig, readDevStackFile, watcherHome, type WatcherConfig } from '../config.js';
+import { loadConfig, readDevStackFile, watcherHome, writeDevStackFile, type WatcherConfig } from '../config.js';
 import { isPortFree, freePort } from '../devstack/ports.js';
 import { startDevStack, type DevStack } from '../devstack/stack.js';
 import { createPool, type Pool } from '../store/db.js';
@@ -11,13 +11,15 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { PROJECT_ROOT } from '../toolchain.js';
 import { bundleWorkflows, createWorker } from '../worker.js';
 import { buildCommand } from './build.js';
+import { DEFAULT_API_PORT, startServer, type RunningServer } from '../server/serve.js';
 
 export interface DevPorts {
   temporalPort: number;
   uiPort: number;
   postgresPort: number;
+  apiPort: number;
 }
-export const DEFAULT_DEV_PORTS: DevPorts = { temporalPort: 7233, uiPort: 8233, postgresPort: 5433 };
+export const DEFAULT_DEV_PORTS: DevPorts = { temporalPort: 7233, uiPort: 8233, postgresPort: 5433, apiPort: DEFAULT_API_PORT };
 
 /** Resolves on the first SIGINT or SIGTERM. */
 function shutdownRequested(): Promise<NodeJS.Signals> {
@@ -49,7 +51,17 @@ async function startStackWorker(stack: DevStack): Promise<{ worker: Worker; runn
   return { worker, running: worker.run(), connection, store };
 }
 
-async function stopAll(parts: { worker?: Worker; running?: Promise<void>; connection?: NativeConnection; store?: Pool; stack?: DevStack }) {
+/** The HTTP API on loopback without auth (the dev stack's), recorded as `apiUrl` in dev.json. */
+async function startStackApi(stack: DevStack, port: number, options: { writeDevFile: boolean }): Promise<RunningServer> {
+  const config = loadConfig({ temporalAddress: stack.file.temporalAddress, namespace: stack.file.namespace, taskQueue: stack.file.taskQueue, uiUrl: stack.file.uiUrl, databaseUrl: stack.file.databaseUrl });
+  const api = await startServer(config, { host: '127.0.0.1', port, noAuth: true, logger: { level: 'warn' } });
+  stack.file.apiUrl = api.url;
+  if (options.writeDevFile) writeDevStackFile(stack.file, path.join(watcherHome(), 'dev.json'));
+  return api;
+}
+
+async function stopAll(parts: { api?: RunningServer; worker?: Worker; running?: Promise<void>; connection?: NativeConnection; store?: Pool; stack?: DevStack }) {
+  await parts.api?.close().catch((err: unknown) => console.error(`watcher: API stopped with an error: ${String(err)}`));
   if (parts.worker && parts.worker.getState() === 'RUNNING') parts.worker.shutdown();
   await parts.running?.catch((err) => console.error(`watcher: worker stopped with an error: ${String(err)}`));
   await parts.connection?.close().catch(() => undefined);
@@ -59,9 +71,11 @@ async function stopAll(parts: { worker?: Worker; running?: Promise<void>; connec
 
 export async function devCommand(ports: DevPorts, options: { worker: boolean }): Promise<number> {
   const stop = shutdownRequested();
-  const stack = await startDevStack({ home: watcherHome(), ...ports, writeDevFile: true });
+  const { apiPort, ...stackPorts } = ports;
+  const stack = await startDevStack({ home: watcherHome(), ...stackPorts, writeDevFile: true });
   const parts: Parameters<typeof stopAll>[0] = { stack };
   try {
+    parts.api = await startStackApi(stack, apiPort, { writeDevFile: true });
     if (options.worker) Object.assign(parts, await startStackWorker(stack));
     console.error(
       [
@@ -69,6 +83,7 @@ export async function devCommand(ports: DevPorts, options: { worker: boolean }):
         `  Temporal:    ${stack.file.temporalAddress} (namespace ${stack.file.namespace}, task queue ${stack.file.taskQueue})`,
         `  Temporal UI: ${stack.file.uiUrl}`,
         `  Postgres:    ${redactUrl(stack.file.databaseUrl)}`,
+        `  API:         ${parts.api.url} (docs: ${parts.api.url}/docs; no auth, loopback only)`,
         `  worker:      ${options.worker ? 'running in this process' : 'none (start one with: watcher worker)'}`,
         `  described in ${path.join(watcherHome(), 'dev.json')}; Ctrl-C stops everything`,
       ].join('\n'),
@@ -120,13 +135,17 @@ export async function demoCommand(): Promise<number> {
   try {
     if (!config) {
       console.error('watcher: starting the embedded stack (Postgres, Temporal dev server, worker) ...');
-      const stack = await startDevStack({ home: watcherHome(), ...(await demoPorts()) });
+      const { apiPort, ...stackPorts } = await demoPorts();
+      const stack = await startDevStack({ home: watcherHome(), ...stackPorts });
       parts.stack = stack;
+      parts.api = await startStackApi(stack, apiPort, { writeDevFile: false });
       Object.assign(parts, await startStackWorker(stack));
       config = { ...loadConfig({ temporalAddress: stack.file.temporalAddress, namespace: stack.file.namespace, taskQueue: stack.file.taskQueue, uiUrl: stack.file.uiUrl }) };
     } else {
       console.error(`watcher: using the running dev stack at ${config.temporalAddress}`);
     }
+    const apiUrl = parts.api?.url ?? readDevStackFile()?.apiUrl;
+    if (apiUrl) console.error(`watcher: API ${apiUrl} (docs: ${apiUrl}/docs); list builds: curl -s ${apiUrl}/builds`);
     const { client, close } = await connectClient(config);
     let code: number;
     try {

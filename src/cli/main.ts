@@ -11,6 +11,7 @@ import { runWorker } from '../worker.js';
 import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { runsCommand } from './runs.js';
+import { serveCommand, tokenCommand } from './serve.js';
 import { migrate } from '../store/migrate.js';
 
 installRuntime((process.env.WATCHER_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel);
@@ -48,8 +49,9 @@ program
   .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.temporalPort))
   .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.uiPort))
   .addOption(new Option('--postgres-port <port>', 'embedded Postgres port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.postgresPort))
+  .addOption(new Option('--api-port <port>', 'HTTP API port (loopback, no auth)').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.apiPort))
   .option('--no-worker', 'do not run a worker in this process')
-  .action(async (opts: { temporalPort: number; uiPort: number; postgresPort: number; worker: boolean }) => {
+  .action(async (opts: { temporalPort: number; uiPort: number; postgresPort: number; apiPort: number; worker: boolean }) => {
     process.exitCode = await devCommand(opts, { worker: opts.worker });
   });
 
@@ -139,6 +141,8 @@ program
   });
 
 program.addCommand(runsCommand());
+program.addCommand(serveCommand());
+program.addCommand(tokenCommand());
 
 program
   .command('status')

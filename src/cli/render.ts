@@ -77,3 +77,10 @@ export class BuildProgressBar {
     this.bar?.stop();
   }
 }
+
+/** A plain table of rows under a header (for lists: tokens, schedules, ...). */
+export function renderTable(head: string[], rows: Array<Array<string | number>>): string {
+  const table = new Table({ head, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
+  table.push(...rows);
+  return table.toString();
+}

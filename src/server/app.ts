@@ -1,0 +1,106 @@
+// The HTTP API: etl-watcher's routes with its semantics (so its Python SDK works unchanged)
+// and Watcher's own (builds, nodes, lineage, watermarks), on Fastify with zod schemas that
+// validate every input once and generate the served OpenAPI document (/openapi.json, /docs).
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { LoggerOptions } from 'pino';
+import { findLiveToken, scopeAllows, type ApiScope } from '../store/tokens.js';
+import type { ServerDeps } from './deps.js';
+import { ApiError, errorBody, handleError } from './errors.js';
+import { buildRoutes } from './routes/builds.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { executionRoutes } from './routes/executions.js';
+import { healthRoutes } from './routes/health.js';
+import { reportingRoutes } from './routes/reporting.js';
+
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a token needs for this route; 'none' = open (health, docs). Default: read for GET/HEAD, write otherwise. */
+    scope?: ApiScope | 'none';
+  }
+  interface FastifyRequest {
+    /** The token's name, when the request carried a valid one. */
+    tokenName?: string;
+  }
+}
+
+export interface AppOptions {
+  /** 'tokens': every route but health and docs needs a bearer token. 'none': only for `watcher dev` on loopback. */
+  auth: 'tokens' | 'none';
+  /** Requests per minute per token (or per client address without auth). */
+  rateLimitPerMinute?: number;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit?: number;
+  logger?: boolean | LoggerOptions;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 60_000;
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<Api> {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Structured JSON logs (pino). Its request serializer logs no headers; redact them anyway.
+    logger: options.logger === undefined || options.logger === false ? false : { ...(options.logger === true ? {} : options.logger), redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    requestIdHeader: 'x-request-id',
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Watcher API',
+        version: '1.0.0',
+        description: "Watcher's metadata API: etl-watcher's routes (its Python SDK works unchanged) and Watcher's dbt builds.",
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: options.auth === 'tokens' ? [{ bearer: [] }] : [],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true }, config: { scope: 'none' } }, () => app.swagger());
+
+  // Auth before anything else reads the request (rate limiting keys on the token's name).
+  app.addHook('onRequest', async (request) => {
+    const needed = request.routeOptions.config?.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
+    if (request.url.startsWith('/docs')) return;
+    if (needed === 'none' || options.auth === 'none') return;
+    const header = request.headers.authorization;
+    const match = header ? BEARER.exec(header) : null;
+    if (!match) throw new ApiError(401, 'unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (create one with `watcher token create`)');
+    const token = await findLiveToken(deps.pool, match[1]!);
+    if (!token) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
+    if (!scopeAllows(token.scope, needed)) throw new ApiError(403, 'forbidden', `token "${token.name}" has scope ${token.scope}; this route needs ${needed}`);
+    request.tokenName = token.name;
+  });
+
+  await app.register(fastifyRateLimit, {
+    max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) => (request.tokenName ? `token:${request.tokenName}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) => {
+      const error = new ApiError(429, 'rate_limited', `rate limit of ${context.max} requests per minute reached; retry after ${context.after}`);
+      return error;
+    },
+  });
+
+  healthRoutes(app, deps);
+  catalogRoutes(app, deps);
+  executionRoutes(app, deps);
+  reportingRoutes(app, deps);
+  buildRoutes(app, deps);
+  return app;
+}
