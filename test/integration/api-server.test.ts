@@ -80,10 +80,13 @@ describe('rate limit', () => {
     try {
       const token = await limited.token('read');
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await limited.call('GET', '/readyz', { token })).status);
-      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      for (let i = 0; i < 4; i++) statuses.push((await limited.call('GET', '/pipeline', { token })).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
       const last = await limited.call('GET', '/pipeline', { token });
       expect(last.status).toBe(429);
+      expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+      // health is never limited: probes must keep answering
+      expect((await limited.call('GET', '/readyz')).status).toBe(200);
       expect(last.body.message).toMatch(/rate limit of 3 requests per minute/);
     } finally {
       await limited.close();

@@ -1,4 +1,5 @@
-// Liveness and readiness, and etl-watcher's heartbeat route `GET /`.
+// Liveness and readiness, and etl-watcher's heartbeat route `GET /`: open and never
+// rate-limited (orchestrators probe them often).
 import { z } from 'zod';
 import type { Api } from '../app.js';
 import type { ServerDeps } from '../deps.js';
@@ -8,12 +9,12 @@ const READY_TIMEOUT_MS = 2_000;
 export function healthRoutes(app: Api, deps: ServerDeps): void {
   app.get('/', {
     schema: { summary: 'Heartbeat (etl-watcher)', tags: ['etl-watcher'], response: { 200: z.object({ status: z.string(), service: z.string() }) } },
-    config: { scope: 'none' },
+    config: { scope: 'none', rateLimit: false },
   }, () => ({ status: 'ok', service: 'watcher' }));
 
   app.get('/healthz', {
     schema: { summary: 'The process is up', tags: ['health'], response: { 200: z.object({ status: z.literal('ok') }) } },
-    config: { scope: 'none' },
+    config: { scope: 'none', rateLimit: false },
   }, () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
@@ -22,7 +23,7 @@ export function healthRoutes(app: Api, deps: ServerDeps): void {
       tags: ['health'],
       response: { 200: z.object({ status: z.literal('ready') }), 503: z.object({ status: z.literal('unavailable'), reason: z.string() }) },
     },
-    config: { scope: 'none' },
+    config: { scope: 'none', rateLimit: false },
   }, async (_request, reply) => {
     let timer: NodeJS.Timeout | undefined;
     try {
