@@ -12,6 +12,7 @@ import { Watcher, WatcherApiError, type BuildDetail } from '../../src/api-client
 import { loadConfig } from '../../src/config.js';
 import { buildWorkflowId } from '../../src/contracts/names.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { freePort } from '../../src/devstack/ports.js';
 import { createPool, type Pool } from '../../src/store/db.js';
 import { createToken, type ApiScope } from '../../src/store/tokens.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
@@ -197,6 +198,59 @@ describe('refused requests', () => {
     const badLimit = await call('GET', '/builds?limit=100000', { token: tokens.read });
     expect(badLimit.status).toBe(422);
     expect(badLimit.body.details[0].field).toBe('querystring.limit');
+  });
+});
+
+describe('Temporal unreachable', () => {
+  it('503 for what needs Temporal; the store still answers', async () => {
+    const s = stack();
+    const config = loadConfig({ temporalAddress: `127.0.0.1:${await freePort()}`, namespace: s.namespace, taskQueue: s.taskQueue, databaseUrl: s.databaseUrl });
+    const away = await startServer(config, { host: '127.0.0.1', port: 0, pool });
+    try {
+      const watcher = new Watcher({ baseUrl: away.url, token: tokens.write });
+      const buildId = uniqueName('away').replace(/_/g, '-');
+      const refused = await watcher.startBuild({ projectDir: SHOP_PROJECT, buildId }).catch((err: unknown) => err);
+      expect(refused).toMatchObject({ status: 503, kind: 'unavailable' });
+      expect((refused as Error).message).toMatch(/Temporal is not reachable/);
+      expect(await watcher.getBuild(buildId).catch((err: unknown) => err)).toMatchObject({ status: 503 });
+      expect(await watcher.cancelBuild(buildId).catch((err: unknown) => err)).toMatchObject({ status: 503 });
+      expect(Array.isArray(await watcher.listBuilds({ limit: 1 }))).toBe(true);
+      expect(await workflowExists(buildId)).toBe(false);
+    } finally {
+      await away.close();
+    }
+  });
+});
+
+describe('odd inputs', () => {
+  it('answer 200 or a 4xx naming the field, never a 5xx', async () => {
+    const read = { token: tokens.read };
+    const cases: Array<[string, number, string?]> = [
+      ['/builds?from=0000-01-01T00:00:00Z&to=9999-12-31T23:59:59Z', 200],
+      ['/builds?from=yesterday', 422, 'querystring.from'],
+      ['/builds?project=%00x', 422, 'querystring.project'],
+      ['/builds?status=pending', 422, 'querystring.status'],
+      ['/builds?colour=red', 422, 'querystring.colour'],
+      ['/builds/..%2F..%2Fetc', 422, 'params.buildId'],
+      ['/node_executions?pipeline=%00', 422, 'querystring.pipeline'],
+      ['/node_executions?offset=-1', 422, 'querystring.offset'],
+      [`/lineage/${encodeURIComponent('a/b\u0000c')}`, 422, 'params.address'],
+      ['/lineage/x?direction=sideways', 422, 'querystring.direction'],
+      ['/watermarks?name=%01', 422, 'querystring.name'],
+      ['/watermarks?name=no-such-pipeline', 200],
+    ];
+    for (const [url, status, field] of cases) {
+      const r = await call('GET', url, read);
+      expect(r.status, url).toBe(status);
+      if (field) expect(r.body.details.map((d: { field: string }) => d.field), url).toContain(field);
+    }
+  });
+
+  it('lists every route of this module in the served OpenAPI document', async () => {
+    const paths = (await call('GET', '/openapi.json')).body.paths as Record<string, Record<string, { tags: string[] }>>;
+    for (const [p, method] of [['/builds', 'get'], ['/builds', 'post'], ['/builds/{buildId}', 'get'], ['/builds/{buildId}/cancel', 'post'], ['/node_executions', 'get'], ['/lineage/{address}', 'get'], ['/watermarks', 'get']] as const) {
+      expect(paths[p]?.[method]?.tags, `${method} ${p}`).toEqual(['watcher']);
+    }
   });
 });
 

@@ -10,13 +10,14 @@ import { BuildInputSchema } from '../../contracts/build-input.js';
 import { progressQuery, type BuildProgress } from '../../contracts/messages.js';
 import { BUILD_ID_PATTERN, buildWorkflowId } from '../../contracts/names.js';
 import { NODE_STATUSES } from '../../contracts/status.js';
+import { CONTROL_CHARS } from '../../contracts/validation.js';
 import type { ExecutionStatus } from '../../recording/records.js';
 import { addressExists, listBuilds, listExecutions, listWatermarks, type BuildRow, type ListedExecution } from '../../store/builds.js';
 import { buildExecution, descendantsOf, downstreamAddresses, upstreamAddresses, type ExecutionRow } from '../../store/queries.js';
 import type { Api } from '../app.js';
 import type { ServerDeps } from '../deps.js';
 import { ApiError, conflict, notFound } from '../errors.js';
-import { errorResponses, jsonObject } from '../schemas.js';
+import { errorResponses, jsonObject, timestamp } from '../schemas.js';
 
 const TAGS = ['watcher'];
 /** Every Temporal call of a request is bounded: an unreachable Temporal is a 503, not a hang. */
@@ -30,7 +31,8 @@ const buildId = z.string().regex(BUILD_ID_PATTERN, 'must be 1-100 letters, digit
 const limit = z.coerce.number().int().min(1).max(500).default(50);
 const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
 const isoDate = z.iso.datetime({ offset: true });
-const queryTimestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+/** A name to look up, exactly as stored (dbt unique_ids and relation names keep their case). */
+const lookupName = (max: number) => z.string().min(1).max(max).refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters');
 
 const NodeExecution = z.object({
   id: z.number().int(),
@@ -109,7 +111,8 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 function nodeOf(row: ListedExecution): z.infer<typeof NodeExecution> {
-  const meta = row.execution_metadata;
+  // SDK pipelines send any JSON here; the response promises an object (or null).
+  const meta = row.execution_metadata && typeof row.execution_metadata === 'object' && !Array.isArray(row.execution_metadata) ? row.execution_metadata : null;
   const attempt = meta?.attempt;
   return {
     id: row.id,
@@ -264,7 +267,7 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
       summary: 'List dbt builds, newest first',
       description: 'From the metadata store: each build with its node counts by status. `project` matches the build pipeline name or the dbt project name; from/to bound start_date (to excluded).',
       tags: TAGS,
-      querystring: z.object({ status: executionStatus.optional(), project: z.string().min(1).max(512).optional(), from: queryTimestamp.optional(), to: queryTimestamp.optional(), limit, offset }).strict(),
+      querystring: z.object({ status: executionStatus.optional(), project: lookupName(512).optional(), from: timestamp.optional(), to: timestamp.optional(), limit, offset }).strict(),
       response: { 200: z.object({ builds: z.array(BuildSummary), limit: z.number().int(), offset: z.number().int() }), ...errorResponses },
     },
   }, async (request) => {
@@ -361,7 +364,7 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
       summary: 'Executions of dbt nodes and SDK pipelines, newest first',
       description: 'Every execution but build roots (GET /builds lists those). `pipeline` is an exact pipeline name (a dbt unique_id for dbt nodes); `buildId` keeps the executions of one build (nodes and reruns).',
       tags: TAGS,
-      querystring: z.object({ pipeline: z.string().min(1).max(512).optional(), status: executionStatus.optional(), buildId: buildId.optional(), limit, offset }).strict(),
+      querystring: z.object({ pipeline: lookupName(512).optional(), status: executionStatus.optional(), buildId: buildId.optional(), limit, offset }).strict(),
       response: { 200: z.object({ executions: z.array(NodeExecution), limit: z.number().int(), offset: z.number().int() }), ...errorResponses },
     },
   }, async (request) => {
@@ -381,7 +384,7 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
       summary: "An address's upstream or downstream addresses",
       description: 'From the lineage closure, nearest first, each with its depth and one shortest path. `depth` keeps those at most that far.',
       tags: TAGS,
-      params: z.object({ address: z.string().min(1).max(1024) }),
+      params: z.object({ address: lookupName(1024) }),
       querystring: z.object({ direction: z.enum(['upstream', 'downstream']).default('upstream'), depth: z.coerce.number().int().min(1).max(1000).optional() }).strict(),
       response: {
         200: z.object({
@@ -405,7 +408,7 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
       summary: 'Pipelines and their watermarks',
       description: 'The pipeline named (exact name), or else every pipeline with a watermark or a next watermark, by name.',
       tags: TAGS,
-      querystring: z.object({ name: z.string().min(1).max(512).optional(), limit, offset }).strict(),
+      querystring: z.object({ name: lookupName(512).optional(), limit, offset }).strict(),
       response: {
         200: z.object({
           pipelines: z.array(z.object({ name: z.string(), pipelineType: z.string(), watermark: z.string().nullable(), nextWatermark: z.string().nullable(), updatedAt: isoDate.nullable() })),
