@@ -153,22 +153,62 @@ export interface EndExecutionInput {
   execution_metadata?: Record<string, unknown> | null;
 }
 
-/** `GET /pipeline_execution/{id}`: the execution's columns and its direct children. */
+/** An execution as `GET /pipeline_execution/{id}` returns it (its direct children too). */
 export interface PipelineExecution {
   id: number;
+  parent_id: number | null;
   pipeline_id: number;
-  parent_id?: number | null;
+  status: string;
   start_date: string;
   end_date: string | null;
+  duration_seconds: number | null;
   completed_successfully: boolean | null;
-  duration_seconds?: number | null;
-  inserts?: number | null;
-  updates?: number | null;
-  soft_deletes?: number | null;
-  total_rows?: number | null;
-  execution_metadata?: Record<string, unknown> | null;
-  child_executions?: PipelineExecution[];
-  [column: string]: unknown;
+  inserts: number | null;
+  updates: number | null;
+  soft_deletes: number | null;
+  total_rows: number | null;
+  /** total_rows per second. */
+  throughput: number | null;
+  watermark: string | null;
+  next_watermark: string | null;
+  execution_metadata: Record<string, unknown> | null;
+  anomaly_flags: Record<string, unknown> | null;
+}
+
+export interface FreshnessReport {
+  status: 'completed';
+  evaluated: number;
+  skipped: number;
+  stale: number;
+  new_alerts: Array<{
+    pipeline_id: number;
+    pipeline_name: string;
+    last_dml_timestamp: string;
+    due_by: string;
+    freshness_number: number;
+    freshness_datepart: Datepart;
+    used_child_config: boolean;
+  }>;
+}
+
+export interface TimelinessReport {
+  status: 'completed';
+  lookback_minutes: number;
+  evaluated: number;
+  late: number;
+  new_alerts: Array<{
+    pipeline_execution_id: number;
+    pipeline_id: number;
+    pipeline_name: string;
+    execution_status: 'running' | 'completed';
+    start_date: string;
+    due_by: string;
+    duration_seconds: number;
+    seconds_threshold: number;
+    timely_number: number;
+    timely_datepart: Datepart;
+    used_child_config: boolean;
+  }>;
 }
 
 // --- the client ---
@@ -314,6 +354,7 @@ export class Watcher {
     await this.request('POST', '/address_lineage', { body: input });
   }
 
+  /** Start an execution; the same start sent again (same pipeline, parent and start_date) returns the same id. */
   async startExecution(input: StartExecutionInput): Promise<{ id: number }> {
     const body = { ...input, start_date: isoOf(input.start_date) };
     return (await this.request<{ id: number }>('POST', '/start_pipeline_execution', { body })).body;
@@ -324,17 +365,17 @@ export class Watcher {
     await this.request('POST', '/end_pipeline_execution', { body: { ...input, end_date: isoOf(input.end_date) } });
   }
 
-  async getExecution(id: number): Promise<PipelineExecution> {
-    return (await this.request<PipelineExecution>('GET', `/pipeline_execution/${id}`)).body;
+  async getExecution(id: number): Promise<PipelineExecution & { child_executions: PipelineExecution[] }> {
+    return (await this.request<PipelineExecution & { child_executions: PipelineExecution[] }>('GET', `/pipeline_execution/${id}`)).body;
   }
 
   /** Run the freshness check now. */
-  async freshness(): Promise<unknown> {
-    return (await this.request<unknown>('POST', '/freshness')).body;
+  async freshness(): Promise<FreshnessReport> {
+    return (await this.request<FreshnessReport>('POST', '/freshness')).body;
   }
 
-  /** Run the timeliness check now over executions started in the last `lookback_minutes`. */
-  async timeliness(input: { lookback_minutes: number } = { lookback_minutes: 60 }): Promise<unknown> {
-    return (await this.request<unknown>('POST', '/timeliness', { body: input })).body;
+  /** Run the timeliness check now over executions started in the last `lookback_minutes` (server default 60). */
+  async timeliness(input: { lookback_minutes?: number } = {}): Promise<TimelinessReport> {
+    return (await this.request<TimelinessReport>('POST', '/timeliness', { body: input })).body;
   }
 }

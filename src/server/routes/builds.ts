@@ -210,9 +210,14 @@ async function liveBuild(client: Client, id: string): Promise<LiveBuild | undefi
   }
 }
 
-/** Temporal's close status, as a build status, for a build not (yet) recorded in Postgres. */
-function statusOfWorkflow(name: string): ExecutionStatus {
-  switch (name) {
+/**
+ * A build's status: as recorded, unless the store still says running while Temporal says it
+ * closed (its end was not recorded: the store was away) or the store has no row yet; then
+ * Temporal's view (a completed build may have had warnings: only the record knows).
+ */
+export function buildStatus(recorded: string | undefined, workflowStatus: string | undefined): ExecutionStatus {
+  if (recorded !== undefined && !(recorded === 'running' && workflowStatus !== undefined && workflowStatus !== 'RUNNING')) return recorded as ExecutionStatus;
+  switch (workflowStatus ?? 'RUNNING') {
     case 'RUNNING':
     case 'CONTINUED_AS_NEW':
       return 'running';
@@ -245,10 +250,7 @@ function detailOf(deps: ServerDeps, id: string, root: ExecutionRow | undefined, 
     executionId: root?.id ?? null,
     pipeline: root?.pipeline ?? null,
     project: str(root?.execution_metadata?.project) ?? live?.progress?.projectName ?? null,
-    status: root && !(root.status === 'running' && workflowStatus && workflowStatus !== 'RUNNING')
-      ? (root.status as ExecutionStatus)
-      // Not recorded yet, or its end was not recorded (the store was away): Temporal's view.
-      : statusOfWorkflow(workflowStatus ?? 'RUNNING'),
+    status: buildStatus(root?.status, workflowStatus),
     startDate: root ? root.start_date.toISOString() : iso(live?.description.startTime ?? null),
     endDate: root ? iso(root.end_date) : iso(live?.description.closeTime ?? null),
     durationSeconds: root?.duration_seconds ?? null,
