@@ -91,6 +91,18 @@ describe('POST /pipeline', () => {
     expect(await sql("SELECT id FROM pipeline WHERE name = 'half_pair'")).toEqual([]);
   });
 
+  it('refuses the NUL character Postgres cannot store with a 422, not a 500', async () => {
+    const inName = await call('POST', '/pipeline', sdkPipeline('nul\u0000pipe'));
+    expect(inName.status).toBe(422);
+    expect(inName.body.details[0].field).toBe('body.name');
+    const inMetadata = await call('POST', '/pipeline', sdkPipeline('nul_pipe', { pipeline_metadata: { note: 'a\u0000b' } }));
+    expect(inMetadata.status).toBe(422);
+    expect(inMetadata.body.details[0].field).toBe('body.pipeline_metadata');
+    const inWatermark = await call('POST', '/pipeline', sdkPipeline('nul_pipe', { next_watermark: '\u0000' }));
+    expect(inWatermark.status).toBe(422);
+    expect(await sql("SELECT id FROM pipeline WHERE name LIKE 'nul%'")).toEqual([]);
+  });
+
   it('gives a new pipeline the 6 default anomaly rules when WATCHER_AUTO_CREATE_ANOMALY_DETECTION_RULES=true', async () => {
     process.env.WATCHER_AUTO_CREATE_ANOMALY_DETECTION_RULES = 'true';
     try {
