@@ -536,7 +536,8 @@ export interface LineageResult {
 /**
  * POST /address_lineage: when the pipeline's load_lineage is on, upsert the addresses and
  * replace the pipeline's edges with every source x target pair, closure included, in one
- * transaction (syncLineage, the same code as dbt builds: diamonds and cycles are safe).
+ * transaction (syncLineage, the same code as dbt builds: diamonds and cycles are safe), and
+ * turn load_lineage off (etl-watcher leaves it on until the next successful end).
  */
 export async function loadAddressLineage(pool: Pool, input: { pipeline_id: number; source_addresses: AddressInput[]; target_addresses: AddressInput[] }): Promise<LineageResult> {
   return withTransaction(pool, async (client) => {
@@ -554,6 +555,9 @@ export async function loadAddressLineage(pool: Pool, input: { pipeline_id: numbe
     for (const address of addresses) await getOrCreateAddressIn(client, address);
     const spec = (a: AddressInput) => ({ name: a.name, type: a.address_type_name });
     await syncLineage(client, [{ pipelineName: p.name, pipelineType: p.type, sources: input.source_addresses.map(spec), targets: input.target_addresses.map(spec) }]);
+    // Stored lineage clears load_lineage, as syncLineage does for changed edges: also when
+    // the edges were unchanged, so the answer does not depend on what was stored before.
+    await client.query('UPDATE pipeline SET load_lineage = false WHERE id = $1 AND load_lineage', [input.pipeline_id]);
     const edges = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM address_lineage WHERE pipeline_id = $1', [input.pipeline_id]);
     return { loaded: true, pipeline_id: input.pipeline_id, lineage_relationships_created: edges.rows[0]!.n, message: `lineage stored for pipeline ${input.pipeline_id}` };
   });

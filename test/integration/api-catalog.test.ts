@@ -300,6 +300,14 @@ describe('POST /address_lineage', () => {
     expect(replaced.status).toBe(201);
     expect(await edges(id)).toEqual(['lin.s.c>lin.s.out']);
     expect(await closure()).toEqual(['lin.s.c>lin.s.out@1', 'lin.s.c>lin.s.report@2', 'lin.s.out>lin.s.report@1']);
+
+    // the same lineage again: accepted, unchanged, and load_lineage off again
+    await call('PATCH', '/pipeline', { id, load_lineage: true });
+    const same = await call('POST', '/address_lineage', { pipeline_id: id, source_addresses: [address('lin.s.c')], target_addresses: [address('lin.s.out')] });
+    expect(same.status).toBe(201);
+    expect(same.body.lineage_relationships_created).toBe(1);
+    expect(await edges(id)).toEqual(['lin.s.c>lin.s.out']);
+    expect((await sql('SELECT load_lineage FROM pipeline WHERE id = $1', [id]))[0]).toEqual({ load_lineage: false });
   });
 
   it('answers 404 for an unknown pipeline and 422 for a malformed address', async () => {
