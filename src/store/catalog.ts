@@ -381,11 +381,11 @@ export async function getOrCreatePipeline(pool: Pool, input: PipelineInput, opti
     if (nextWatermark !== null) changes.next_watermark = nextWatermark;
     const sets = setClause(changes, [...PIPELINE_CONFIG_FIELDS, 'pipeline_type_id', 'input_hash', 'next_watermark'], 2);
     if (changes.input_hash !== undefined) sets.sql.push('updated_at = now()');
-    const updated = await client.query<PipelineSummary>(
-      `UPDATE pipeline SET ${sets.sql.join(', ')} WHERE name = $1 RETURNING id, active, load_lineage, watermark`,
-      [input.name, ...sets.params],
-    );
-    return { created: false, pipeline: updated.rows[0]! };
+    // Nothing to write when a concurrent request stored this very config first.
+    const result = sets.sql.length
+      ? await client.query<PipelineSummary>(`UPDATE pipeline SET ${sets.sql.join(', ')} WHERE name = $1 RETURNING id, active, load_lineage, watermark`, [input.name, ...sets.params])
+      : await client.query<PipelineSummary>('SELECT id, active, load_lineage, watermark FROM pipeline WHERE name = $1', [input.name]);
+    return { created: false, pipeline: result.rows[0]! };
   });
 }
 

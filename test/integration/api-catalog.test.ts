@@ -46,6 +46,16 @@ describe('POST /pipeline', () => {
     expect(row!.input_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('answers concurrent identical requests (the SDK retries) with one 201 and 200s, over one row', async () => {
+    const send = (body: Record<string, unknown>) => Promise.all(Array.from({ length: 8 }, () => call('POST', '/pipeline', body)));
+    const first = await send(sdkPipeline('raced_pipe', { freshness_number: 1, freshness_datepart: 'day' }));
+    expect(first.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(first.map((r) => r.body.id)).size).toBe(1);
+    const changed = await send(sdkPipeline('raced_pipe', { freshness_number: 2, freshness_datepart: 'day', next_watermark: 'n1' }));
+    expect(changed.every((r) => r.status === 200)).toBe(true);
+    expect(await sql("SELECT freshness_number, next_watermark FROM pipeline WHERE name = 'raced_pipe'")).toEqual([{ freshness_number: 2, next_watermark: 'n1' }]);
+  });
+
   it('always returns the current stored watermark, and stores a sent next_watermark', async () => {
     const created = await call('POST', '/pipeline', sdkPipeline('wm_pipe'));
     await sql("UPDATE pipeline SET watermark = '2024-01-01' WHERE id = $1", [created.body.id]);
