@@ -13,8 +13,10 @@ export const lowerName = (max = 150) => z.string().trim().toLowerCase().min(1).m
 export const watermark = z.string().max(50).refine(hasNoNul, noNul);
 
 export const DATEPARTS = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const;
-/** A datepart, case-insensitive on input (etl-watcher stores them upper-case). */
-export const datepart = z.string().trim().toLowerCase().pipe(z.enum(DATEPARTS));
+/** A datepart in lower or upper case (etl-watcher stores them upper-case); stored lower-case. */
+export const datepart = z
+  .enum([...DATEPARTS, ...DATEPARTS.map((d) => d.toUpperCase() as Uppercase<(typeof DATEPARTS)[number]>)])
+  .transform((d) => d.toLowerCase() as (typeof DATEPARTS)[number]);
 
 export const positiveInt = z.number().int().positive().max(2_147_483_647);
 export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -448,10 +448,10 @@ export function catalogRoutes(app: Api, deps: ServerDeps): void {
       summary: "Clear an execution's anomaly flags for these metrics and delete their results (204)",
       tags,
       body: UnflagPost,
-      response: { 204: z.null().describe('No Content'), ...errorResponses },
+      response: { 204: z.undefined().describe('unflagged (or nothing to unflag); no body'), ...errorResponses },
     },
   }, async (request, reply) => {
     await store(() => unflagAnomaly(pool, request.body));
-    return reply.code(204).send(null);
+    return reply.code(204).send();
   });
 }
