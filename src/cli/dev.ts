@@ -145,7 +145,7 @@ export async function demoCommand(): Promise<number> {
       console.error(`watcher: using the running dev stack at ${config.temporalAddress}`);
     }
     const apiUrl = parts.api?.url ?? readDevStackFile()?.apiUrl;
-    if (apiUrl) console.error(`watcher: API ${apiUrl} (docs: ${apiUrl}/docs); list builds: curl -s ${apiUrl}/builds`);
+    if (apiUrl) console.error(`watcher: API ${apiUrl} (docs: ${apiUrl}/docs); the demo's builds: curl -s ${apiUrl}/builds`);
     const { client, close } = await connectClient(config);
     let code: number;
     try {
@@ -156,7 +156,7 @@ export async function demoCommand(): Promise<number> {
     if (parts.stack) {
       console.error(
         `watcher: the demo's stack stops now; its history stays in ${path.join(watcherHome(), 'temporal.db')}.\n` +
-          "watcher: run 'npm run dev' to keep the stack (and the UI link above) up.",
+          `watcher: run 'npm run dev' to keep the stack (and the UI link above) up; then: curl -s http://127.0.0.1:${DEFAULT_API_PORT}/builds`,
       );
     }
     return code;

@@ -1,8 +1,11 @@
 // The HTTP API's frame against real Postgres: health and readiness, the served OpenAPI
 // document and docs page, bearer tokens and scopes, error bodies, body limits, rate limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startServer } from '../../src/server/serve.js';
 import { revokeToken, listTokens } from '../../src/store/tokens.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { createTestDatabase } from '../support/database.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -57,6 +60,26 @@ describe('auth', () => {
     const rows = await api.db.pool.query<{ token_hash: string }>('SELECT token_hash FROM api_token');
     expect(rows.rows.every((r) => r.token_hash.length === 64 && r.token_hash !== token)).toBe(true);
     expect(JSON.stringify(rows.rows)).not.toContain(token);
+  });
+});
+
+describe('binding', () => {
+  it('refuses a public address with no token, and no auth on anything but loopback', async () => {
+    const db = await createTestDatabase('api_bind');
+    try {
+      const config = loadConfig({ databaseUrl: db.url });
+      await expect(startServer(config, { host: '0.0.0.0', port: 0, pool: db.pool })).rejects.toThrow(/refusing to serve on 0\.0\.0\.0 with no API token.*watcher token create/);
+      await expect(startServer(config, { host: '0.0.0.0', port: 0, pool: db.pool, noAuth: true })).rejects.toThrow(/only a loopback address may go without tokens/);
+      // loopback with tokens required starts even with no token yet (nothing is open)
+      const local = await startServer(config, { host: '127.0.0.1', port: 0, pool: db.pool });
+      try {
+        expect((await fetch(`${local.url}/pipeline`)).status).toBe(401);
+      } finally {
+        await local.close();
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });
 
