@@ -9,11 +9,14 @@ import { syncPipelines } from './pipelines.js';
 
 export type { AddressSpec };
 
+/** An address of a lineage: dbt's relations and sources, or any address_type name (the HTTP API). */
+export type LineageAddress = Omit<AddressSpec, 'type'> & { type: string };
+
 export interface PipelineLineage {
   pipelineName: string;
   pipelineType: string;
-  sources: AddressSpec[];
-  targets: AddressSpec[];
+  sources: LineageAddress[];
+  targets: LineageAddress[];
 }
 
 export interface LineageSyncResult {
@@ -23,7 +26,7 @@ export interface LineageSyncResult {
 
 const LINEAGE_LOCK = 0x5741_5443; // one lineage writer at a time ("WATC")
 
-async function upsertAddresses(client: PoolClient, specs: AddressSpec[]): Promise<Map<string, number>> {
+async function upsertAddresses(client: PoolClient, specs: LineageAddress[]): Promise<Map<string, number>> {
   const unique = [...new Map(specs.map((a) => [a.name, a])).values()];
   if (unique.length === 0) return new Map();
   await client.query(

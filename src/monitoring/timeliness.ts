@@ -1,0 +1,148 @@
+// Timeliness: did an execution take longer than its pipeline allows? Over executions started
+// inside the lookback: threshold = start + N datepart; a running one past it is late
+// ('running'), a successful one that ended past it is late ('completed'); failed ones are
+// ignored. Each execution is logged at most once (the log's key is the execution id), so it
+// alerts once. Notifying is not done here: the new findings are returned.
+import type { Pool } from '../store/db.js';
+import { addDatepart, resolveThreshold, type CheckConfig, type Datepart, type Threshold } from './thresholds.js';
+
+export const DEFAULT_LOOKBACK_MINUTES = 60;
+
+export interface TimelinessCandidate {
+  startDate: Date;
+  endDate: Date | null;
+  completedSuccessfully: boolean | null;
+  own: CheckConfig;
+  type: CheckConfig;
+}
+
+export type TimelinessDecision =
+  | { kind: 'skip'; reason: 'failed' | 'no_threshold' }
+  | { kind: 'on_time'; dueBy: Date; threshold: Threshold }
+  | { kind: 'late'; status: 'running' | 'completed'; dueBy: Date; threshold: Threshold; durationSeconds: number; secondsThreshold: number };
+
+export function decideTimeliness(c: TimelinessCandidate, now: Date): TimelinessDecision {
+  if (c.endDate !== null && c.completedSuccessfully !== true) return { kind: 'skip', reason: 'failed' };
+  const threshold = resolveThreshold(c.own, c.type);
+  if (!threshold) return { kind: 'skip', reason: 'no_threshold' };
+  const dueBy = addDatepart(c.startDate, threshold.number, threshold.datepart);
+  const until = c.endDate ?? now;
+  if (!(until > dueBy)) return { kind: 'on_time', dueBy, threshold };
+  return {
+    kind: 'late',
+    status: c.endDate === null ? 'running' : 'completed',
+    dueBy,
+    threshold,
+    durationSeconds: (until.getTime() - c.startDate.getTime()) / 1000,
+    // the log's column is an integer: a threshold past 68 years is stored as the largest one
+    secondsThreshold: Math.min(Math.round((dueBy.getTime() - c.startDate.getTime()) / 1000), 2_147_483_647),
+  };
+}
+
+export interface TimelinessAlert {
+  pipeline_execution_id: number;
+  pipeline_id: number;
+  pipeline_name: string;
+  execution_status: 'running' | 'completed';
+  start_date: string;
+  due_by: string;
+  duration_seconds: number;
+  seconds_threshold: number;
+  timely_number: number;
+  timely_datepart: Datepart;
+  used_child_config: boolean;
+}
+
+export interface TimelinessReport {
+  status: 'completed';
+  lookback_minutes: number;
+  evaluated: number;
+  late: number;
+  /** Late executions logged by this run (never logged before): what a notifier alerts on. */
+  new_alerts: TimelinessAlert[];
+}
+
+interface CandidateRow {
+  id: number;
+  pipeline_id: number;
+  name: string;
+  start_date: Date;
+  end_date: Date | null;
+  completed_successfully: boolean | null;
+  own_number: number | null;
+  own_datepart: Datepart | null;
+  type_number: number | null;
+  type_datepart: Datepart | null;
+}
+
+type Late = { row: CandidateRow; decision: Extract<TimelinessDecision, { kind: 'late' }> };
+
+/** Run the timeliness check now over executions started in the last `lookbackMinutes`. */
+export async function runTimelinessCheck(pool: Pool, lookbackMinutes = DEFAULT_LOOKBACK_MINUTES, now = new Date()): Promise<TimelinessReport> {
+  // Unmuted, not failed, not logged yet; the threshold itself is decided below.
+  const candidates = await pool.query<CandidateRow>(
+    `SELECT e.id, e.pipeline_id, p.name, e.start_date, e.end_date, e.completed_successfully,
+            p.timeliness_number AS own_number, p.timeliness_datepart AS own_datepart,
+            t.timeliness_number AS type_number, t.timeliness_datepart AS type_datepart
+     FROM pipeline_execution e
+     JOIN pipeline p ON p.id = e.pipeline_id
+     JOIN pipeline_type t ON t.id = p.pipeline_type_id
+     WHERE e.start_date >= $1::timestamptz - make_interval(mins => $2)
+       AND NOT p.mute_timeliness_check AND NOT t.mute_timeliness_check
+       AND (e.end_date IS NULL OR e.completed_successfully)
+       AND NOT EXISTS (SELECT 1 FROM timeliness_pipeline_execution_log l WHERE l.pipeline_execution_id = e.id)`,
+    [now, lookbackMinutes],
+  );
+  const late: Late[] = [];
+  for (const row of candidates.rows) {
+    const decision = decideTimeliness(
+      {
+        startDate: row.start_date,
+        endDate: row.end_date,
+        completedSuccessfully: row.completed_successfully,
+        own: { number: row.own_number, datepart: row.own_datepart },
+        type: { number: row.type_number, datepart: row.type_datepart },
+      },
+      now,
+    );
+    if (decision.kind === 'late') late.push({ row, decision });
+  }
+  const report = { status: 'completed' as const, lookback_minutes: lookbackMinutes, evaluated: candidates.rows.length, late: late.length };
+  if (late.length === 0) return { ...report, new_alerts: [] };
+
+  const inserted = await pool.query<{ pipeline_execution_id: number }>(
+    `INSERT INTO timeliness_pipeline_execution_log (pipeline_execution_id, pipeline_id, duration_seconds, seconds_threshold, execution_status, timely_number, timely_datepart, used_child_config)
+     SELECT * FROM unnest($1::bigint[], $2::int[], $3::numeric[], $4::int[], $5::text[], $6::int[], $7::datepart[], $8::bool[])
+     ON CONFLICT (pipeline_execution_id) DO NOTHING
+     RETURNING pipeline_execution_id`,
+    [
+      late.map((l) => l.row.id),
+      late.map((l) => l.row.pipeline_id),
+      late.map((l) => l.decision.durationSeconds),
+      late.map((l) => l.decision.secondsThreshold),
+      late.map((l) => l.decision.status),
+      late.map((l) => l.decision.threshold.number),
+      late.map((l) => l.decision.threshold.datepart),
+      late.map((l) => l.decision.threshold.usedChildConfig),
+    ],
+  );
+  const newlyLogged = new Set(inserted.rows.map((r) => r.pipeline_execution_id));
+  return {
+    ...report,
+    new_alerts: late
+      .filter((l) => newlyLogged.has(l.row.id))
+      .map(({ row, decision }) => ({
+        pipeline_execution_id: row.id,
+        pipeline_id: row.pipeline_id,
+        pipeline_name: row.name,
+        execution_status: decision.status,
+        start_date: row.start_date.toISOString(),
+        due_by: decision.dueBy.toISOString(),
+        duration_seconds: decision.durationSeconds,
+        seconds_threshold: decision.secondsThreshold,
+        timely_number: decision.threshold.number,
+        timely_datepart: decision.threshold.datepart,
+        used_child_config: decision.threshold.usedChildConfig,
+      })),
+  };
+}
