@@ -20,9 +20,9 @@ export interface ProcessResult {
 }
 
 /** Run a program with an argument array and a bounded time; SIGKILL when the time is up. */
-export function runProcess(command: string, args: string[], options: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ProcessResult> {
+export function runProcess(command: string, args: string[], options: { env: NodeJS.ProcessEnv; timeoutMs: number; cwd?: string }): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: PROJECT_ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd ?? PROJECT_ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
