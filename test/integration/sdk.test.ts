@@ -45,6 +45,7 @@ interface SuccessSummary {
   synced_watermark: string | null;
   parent_execution_id: number;
   child_helper_execution_id: number;
+  child_orchestrated_execution_id: number;
   child_standalone_execution_id: number;
   grandchild_execution_id: number;
   stale_execution_id: number;
@@ -210,6 +211,14 @@ describe('the etl-watcher SDK against watcher serve', () => {
 
     const helperChild = await executionRow(ids.child_helper_execution_id);
     expect(helperChild).toMatchObject({ pipeline_id: ids.child_pipeline_id, parent_id: ids.parent_execution_id, completed_successfully: true, inserts: 5, total_rows: 5 });
+    const orchestrated = await executionRow(ids.child_orchestrated_execution_id);
+    expect(orchestrated).toMatchObject({
+      pipeline_id: ids.child_pipeline_id,
+      parent_id: ids.parent_execution_id,
+      completed_successfully: true,
+      updates: 7,
+      execution_metadata: { batch: 1, orchestrator: 'airflow', dag_id: 'orders', task_id: 'load_items', run_id: 'manual__1' },
+    });
     // the standalone start sends parent_execution_id (not parent_id): it must still be a child
     const standalone = await executionRow(ids.child_standalone_execution_id);
     expect(standalone).toMatchObject({
@@ -228,14 +237,22 @@ describe('the etl-watcher SDK against watcher serve', () => {
     const p = Number(ids.parent_execution_id);
     const c1 = Number(ids.child_helper_execution_id);
     const c2 = Number(ids.child_standalone_execution_id);
+    const c3 = Number(ids.child_orchestrated_execution_id);
     const g = Number(ids.grandchild_execution_id);
     const closure = await query<{ row: string }>(
       `SELECT parent_execution_id || '>' || child_execution_id || '@' || depth AS row FROM pipeline_execution_closure
         WHERE child_execution_id = ANY($1::bigint[]) ORDER BY 1`,
-      [[p, c1, c2, g]],
+      [[p, c1, c2, c3, g]],
     );
     expect(closure.map((r) => r.row).sort()).toEqual(
-      [`${p}>${p}@0`, `${c1}>${c1}@0`, `${c2}>${c2}@0`, `${g}>${g}@0`, `${p}>${c1}@1`, `${p}>${c2}@1`, `${c2}>${g}@1`, `${p}>${g}@2`].sort(),
+      [
+        ...[p, c1, c2, c3, g].map((self) => `${self}>${self}@0`),
+        `${p}>${c1}@1`,
+        `${p}>${c2}@1`,
+        `${p}>${c3}@1`,
+        `${c2}>${g}@1`,
+        `${p}>${g}@2`,
+      ].sort(),
     );
 
     // a success promotes next_watermark, stamps the DML times and stops lineage loading;
@@ -258,7 +275,7 @@ describe('the etl-watcher SDK against watcher serve', () => {
     const read = await api.call('GET', `/pipeline_execution/${p}`, { token: readToken });
     expect(read.status).toBe(200);
     const children = (read.body.child_executions as Array<{ id: number }>).map((c) => Number(c.id)).sort((a, b) => a - b);
-    expect(children).toEqual([c1, c2].sort((a, b) => a - b));
+    expect(children).toEqual([c1, c2, c3].sort((a, b) => a - b));
   });
 
   it('starts the freshness and timeliness checks, which log the stale feed and the late run', async () => {

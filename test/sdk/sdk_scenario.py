@@ -3,8 +3,8 @@ pointed at Watcher's API. Run by test/integration/sdk.test.ts with .venv-sdk's p
 at a time, so the test can look at Postgres between phases:
 
   failing  sync the config (with lineage), then a run whose function raises
-  success  sync again, a parent run with child runs (decorator, child helper, standalone
-           start/end with parent_execution_id, a grandchild), counts at the end, then a
+  success  sync again, a parent run with child runs (decorator, child helper, orchestration
+           wrapper, standalone start/end with parent_execution_id, a grandchild), counts at the end, then a
            watermark update; a stale feed and a late run; the freshness and timeliness checks
   auth     the same calls with no token (expects 401) and with a read token (expects 403)
 
@@ -22,6 +22,7 @@ from watcher import (
     Address,
     AddressLineage,
     ETLResult,
+    OrchestratedETL,
     Pipeline,
     PipelineConfig,
     SyncedPipelineConfig,
@@ -149,6 +150,10 @@ def success_phase(watcher: Watcher) -> dict:
         ids["child_helper_execution_id"] = watcher_context.execution_id
         return ETLResult(completed_successfully=True, inserts=5, total_rows=5)
 
+    def load_airflow_items(watcher_context: WatcherContext, **_orchestration) -> ETLResult:
+        ids["child_orchestrated_execution_id"] = watcher_context.execution_id
+        return ETLResult(completed_successfully=True, updates=7, total_rows=7, execution_metadata={"batch": 1})
+
     @tracked(watcher, synced)
     def load_orders(watcher_context: WatcherContext) -> ETLResult:
         parent_id = watcher_context.execution_id
@@ -160,6 +165,15 @@ def success_phase(watcher: Watcher) -> dict:
             active=child.pipeline.active,
             parent_execution_id=parent_id,
             func=load_items,
+        )
+
+        # a child through the orchestration wrapper, as an Airflow task would run it: the SDK
+        # merges the task's context into execution_metadata
+        orchestrated = OrchestratedETL(URL, child_config(), auth=os.environ["WATCHER_TOKEN"])
+        orchestrated.execute_etl(
+            load_airflow_items,
+            orchestration_context={"dag_id": "orders", "task_id": "load_items", "run_id": "manual__1"},
+            parent_execution_id=parent_id,
         )
 
         # a child through the standalone start/end (sends parent_execution_id), and its own child
