@@ -6,7 +6,7 @@ import type { BuildInputRaw } from '../contracts/build-input.js';
 import { connectClient } from '../client.js';
 import { loadConfig } from '../config.js';
 import { installRuntime } from '../temporal/runtime.js';
-import { ensureToolchain } from '../toolchain.js';
+import { ensureSdkToolchain, ensureToolchain, SdkToolchainError } from '../toolchain.js';
 import { runWorker } from '../worker.js';
 import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
@@ -37,10 +37,20 @@ const program = new Command('watcher')
 
 program
   .command('setup')
-  .description('install the Python toolchain (dbt-core, dbt-postgres, the Temporal CLI) into .venv')
+  .description('install the Python toolchain (dbt-core, dbt-postgres, the Temporal CLI) into .venv, and the etl-watcher SDK and schemathesis into .venv-sdk')
   .action(() => {
     const tools = ensureToolchain();
     console.log(`dbt: ${tools.dbt}\ntemporal: ${tools.temporal}`);
+    // Only the API's SDK and fuzz tests need .venv-sdk: a missing Python 3.12+ is reported here
+    // and makes those tests fail with the same message, while everything else still runs.
+    try {
+      const sdk = ensureSdkToolchain();
+      console.log(`etl-watcher SDK python: ${sdk.python}\nschemathesis: ${sdk.schemathesis}`);
+    } catch (err) {
+      if (!(err instanceof SdkToolchainError)) throw err;
+      console.error(err.message);
+      console.log('etl-watcher SDK python: MISSING (see above)');
+    }
   });
 
 program
