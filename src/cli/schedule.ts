@@ -120,7 +120,8 @@ export function declarationOfFlags(name: string, opts: CreateOptions): ScheduleD
   return raw as ScheduleDeclarationRaw;
 }
 
-const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
+// Whole seconds: Temporal names builds to the second, and the milliseconds are noise.
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function scheduleTable(views: ScheduleView[]): string {
   const table = new Table({

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/client';
 import { BUILD_WORKFLOW_TYPE, SCHEDULE_ID_PREFIX, scheduledBuildWorkflowIdBase, scheduleId, SearchAttributes } from '../contracts/names.js';
 import { describeWhen, OVERLAP_POLICIES, overlapName, type OverlapName, type ScheduleDefinition } from './definition.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import type { WatcherFile } from './watcher-file.js';
 
 /** Who declared a schedule: `sync --prune` only ever deletes what a project's watcher.yml declared. */
@@ -83,7 +84,21 @@ async function onSchedule<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A schedule's action sets WatcherSchedule on every build it starts: a namespace without that
+ * search attribute (its workers predate schedules) would make every start fail, so register it
+ * first, as a worker does at start-up.
+ */
+async function ensureScheduleSearchAttribute(client: Client): Promise<void> {
+  try {
+    await ensureSearchAttributes(client.connection, client.options.namespace);
+  } catch (err) {
+    throw new Error(`cannot register Watcher's search attributes (${SearchAttributes.schedule.name}) on namespace ${client.options.namespace}: ${err instanceof Error ? err.message : String(err)}; start a worker of this version once, or add them as an operator`);
+  }
+}
+
 export async function createSchedule(client: Client, def: ScheduleDefinition, target: ScheduleTarget): Promise<void> {
+  await ensureScheduleSearchAttribute(client);
   try {
     await client.schedule.create(scheduleOptions(def, target));
   } catch (err) {
@@ -274,6 +289,7 @@ export async function syncSchedules(client: Client, file: WatcherFile, projectDi
     }
   });
   const target: ScheduleTarget = { taskQueue: options.taskQueue, origin: 'watcher.yml' };
+  if (file.schedules.length > 0) await ensureScheduleSearchAttribute(client);
   for (const [i, def] of file.schedules.entries()) {
     const current = existing[i];
     if (!current) {
