@@ -149,7 +149,9 @@ function describeText(v: ScheduleView, config: Pick<WatcherConfig, 'uiUrl' | 'na
     `  next runs:   ${v.nextRuns.length ? v.nextRuns.slice(0, 5).map(iso).join(', ') : '(none)'}`,
     `  running:     ${v.runningBuilds.length ? v.runningBuilds.join(', ') : '(none)'}`,
     '  recent builds (oldest first):',
-    ...(v.recentBuilds.length ? v.recentBuilds.map((b) => `    ${b.buildId}  (for ${iso(b.scheduledAt)}, started ${iso(b.takenAt)})`) : ['    (none)']),
+    ...(v.recentBuilds.length
+      ? v.recentBuilds.map((b) => `    ${b.buildId}  ${b.status?.toLowerCase() ?? ''}  (for ${iso(b.scheduledAt)}, started ${iso(b.takenAt)})`)
+      : ['    (none)']),
   ];
   if (config.uiUrl) {
     const ns = encodeURIComponent(config.namespace);
@@ -204,7 +206,7 @@ export function scheduleCommand(): Command {
     .option('--json', 'print JSON')
     .action((name: string, opts: { json?: boolean }) =>
       withClient(async (client, config) => {
-        const view = await describeSchedule(client, name);
+        const view = await describeSchedule(client, name, { buildStatus: true });
         if (opts.json) json(view);
         else console.log(describeText(view, config));
       }),

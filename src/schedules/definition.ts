@@ -153,10 +153,12 @@ const overlap = z.enum(OVERLAP_NAMES, { error: () => `must be one of ${OVERLAP_N
 
 /**
  * One schedule as written: its own fields and the dbtBuild input's (same names and rules as the
- * build input, without projectDir, which is the project being scheduled, and buildId, which
- * each build derives from its workflow ID).
+ * build input, without projectDir, which is the project being scheduled, buildId, which each
+ * build derives from its workflow ID, and nextWatermark, which would be the same fixed value
+ * for every run). `overlap` is the schedule's policy; its builds keep the build input's default
+ * (`queue` on the target lock), so two of them never write one target at once.
  */
-export const ScheduleDeclarationSchema = BuildInputSchema.omit({ projectDir: true, buildId: true, schedule: true })
+export const ScheduleDeclarationSchema = BuildInputSchema.omit({ projectDir: true, buildId: true, schedule: true, nextWatermark: true })
   .extend({
     name: z.string().regex(SCHEDULE_NAME, 'must be a schedule name: letters, digits, _ and -, at most 64 characters, starting with a letter or digit'),
     cron: z

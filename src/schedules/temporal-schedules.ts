@@ -133,6 +133,8 @@ export interface ScheduledBuild {
   /** The nominal time Temporal started it for (a trigger's is the moment of the trigger). */
   scheduledAt: Date;
   takenAt: Date;
+  /** Temporal's status of the build's workflow (RUNNING, COMPLETED, FAILED, ...), when asked for. */
+  status?: string;
 }
 
 export interface ScheduleView {
@@ -192,8 +194,23 @@ function viewOf(name: string, d: ScheduleDescription): ScheduleView {
   };
 }
 
-export async function describeSchedule(client: Client, name: string): Promise<ScheduleView> {
-  return onSchedule(name, async () => viewOf(name, await handleOf(client, name).describe()));
+export async function describeSchedule(client: Client, name: string, options: { buildStatus?: boolean } = {}): Promise<ScheduleView> {
+  const view = await onSchedule(name, async () => viewOf(name, await handleOf(client, name).describe()));
+  if (options.buildStatus) {
+    // At most the schedule's last 10 actions: one describe each.
+    await Promise.all(
+      view.recentBuilds.map(async (b) => {
+        b.status = await client.workflow
+          .getHandle(b.workflowId)
+          .describe()
+          .then(
+            (d) => d.status.name,
+            () => 'UNKNOWN',
+          );
+      }),
+    );
+  }
+  return view;
 }
 
 /** Names of the schedules under Watcher's prefix. Visibility is eventually consistent: a schedule created a moment ago may be missing. */

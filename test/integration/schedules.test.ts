@@ -120,8 +120,8 @@ describe('a scheduled build', () => {
     expect(root).toMatchObject({ status: 'success', parent_id: null });
     expect(root!.execution_metadata).toMatchObject({ build_id: buildId, schedule: name, workflow_id: buildWorkflowId(buildId) });
 
-    const view = await describeSchedule(client, name);
-    expect(view.recentBuilds.map((b) => b.buildId)).toEqual([buildId]);
+    const view = await describeSchedule(client, name, { buildStatus: true });
+    expect(view.recentBuilds).toMatchObject([{ buildId, workflowId: buildWorkflowId(buildId), status: 'COMPLETED' }]);
     expect(view.runningBuilds).toEqual([]);
   });
 

@@ -106,6 +106,7 @@ describe('a schedule declaration', () => {
     ['a bad build flag', { name: 'x', every: '1h', select: 'a;b' }, /select: may only contain/],
     ['threads out of range', { name: 'x', every: '1h', threads: 0 }, /threads: must be at least 1/],
     ['a field of its own', { name: 'x', every: '1h', buildId: 'b1' }, /buildId: unknown field/],
+    ['a fixed watermark', { name: 'x', every: '1h', nextWatermark: '2026-01-01' }, /nextWatermark: unknown field/],
     ['an unknown field', { name: 'x', every: '1h', selct: 'a' }, /selct: unknown field/],
   ])('refuses %s, naming the field', (_what, raw, message) => {
     expect(() => parseScheduleDeclaration(raw, PROJECT)).toThrow(message);
