@@ -22,6 +22,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a token needs for this route; 'none' = open (health, docs). Default: read for GET/HEAD, write otherwise. */
     scope?: ApiScope | 'none';
+    /** The body may be left out (the OpenAPI document says so; @fastify/swagger would mark it required). */
+    optionalBody?: boolean;
   }
   interface FastifyRequest {
     /** The token's name, when the request carried a valid one. */
@@ -58,6 +60,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
     void reply.code(404).send(errorBody(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 
+  // Routes whose body may be left out, by "METHOD url": the OpenAPI document must not require one.
+  const optionalBodies = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.optionalBody) return;
+    for (const method of [route.method].flat()) optionalBodies.add(`${method.toLowerCase()} ${route.url}`);
+  });
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -69,6 +77,16 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
       security: options.auth === 'tokens' ? [{ bearer: [] }] : [],
     },
     transform: jsonSchemaTransform,
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      const { openapiObject } = document;
+      for (const key of optionalBodies) {
+        const [method, url] = key.split(' ') as [string, string];
+        const operation = (openapiObject.paths?.[url] as Record<string, { requestBody?: { required?: boolean } }> | undefined)?.[method];
+        if (operation?.requestBody) operation.requestBody.required = false;
+      }
+      return openapiObject;
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { scope: 'none' } }, () => app.swagger());

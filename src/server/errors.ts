@@ -47,6 +47,7 @@ const POSTGRES_INPUT_ERRORS: Record<string, string> = {
   '22003': 'a number is out of range',
   '22008': 'a date or time is out of range',
   '22007': 'a date or time is not valid',
+  '22009': 'a time zone offset is out of range (at most 15:59)',
   '22P02': 'a value has the wrong format',
   '22001': 'a text value is too long',
 };

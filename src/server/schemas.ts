@@ -13,10 +13,13 @@ export const lowerName = (max = 150) => z.string().trim().toLowerCase().min(1).m
 export const watermark = z.string().max(50).refine(hasNoNul, noNul);
 
 export const DATEPARTS = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const;
-/** A datepart in lower or upper case (etl-watcher stores them upper-case); stored lower-case. */
+/** A datepart in any case, trimmed (etl-watcher lower-cases every string); stored lower-case. */
 export const datepart = z
-  .enum([...DATEPARTS, ...DATEPARTS.map((d) => d.toUpperCase() as Uppercase<(typeof DATEPARTS)[number]>)])
-  .transform((d) => d.toLowerCase() as (typeof DATEPARTS)[number]);
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(DATEPARTS))
+  .describe('minute, hour, day, week, month or year (any case)');
 
 export const positiveInt = z.number().int().positive().max(2_147_483_647);
 export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -248,13 +248,14 @@ async function patchRow<T>(client: Queryable, target: PatchTarget<T>, ref: RowRe
   const what = describeRef(target.table, ref);
   const sets = setClause(values, target.columns, 2);
   if (stamped) sets.sql.push('updated_at = now()');
-  if (sets.sql.length === 0) sets.sql.push('id = id'); // nothing to change: still says whether the row exists
   let id: number | undefined;
   try {
-    const result = await client.query<{ id: number }>(
-      `UPDATE ${target.table} SET ${sets.sql.join(', ')} WHERE ${'id' in ref ? 'id' : 'name'} = $1 RETURNING id`,
-      ['id' in ref ? ref.id : ref.name, ...sets.params],
-    );
+    const key = ['id' in ref ? ref.id : ref.name, ...sets.params];
+    const where = `WHERE ${'id' in ref ? 'id' : 'name'} = $1`;
+    // Nothing to change (an identity id cannot be SET to itself): only say whether the row exists.
+    const result = sets.sql.length === 0
+      ? await client.query<{ id: number }>(`SELECT id FROM ${target.table} ${where}`, key)
+      : await client.query<{ id: number }>(`UPDATE ${target.table} SET ${sets.sql.join(', ')} ${where} RETURNING id`, key);
     id = result.rows[0]?.id;
   } catch (err) {
     if (isUniqueViolation(err)) throw new CatalogError('conflict', 'name', `${what}: name already taken by another ${target.table}`);

@@ -24,7 +24,7 @@ export async function startTestApi(options: { auth?: 'tokens' | 'none'; rateLimi
   const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: db.url });
   let server: RunningServer;
   try {
-    server = await startServer(config, { host: '127.0.0.1', port: 0, noAuth: options.auth === 'none', pool: db.pool, rateLimitPerMinute: options.rateLimitPerMinute });
+    server = await startServer(config, { host: '127.0.0.1', port: 0, noAuth: options.auth === 'none', pool: db.pool, rateLimitPerMinute: options.rateLimitPerMinute, logger: process.env.WATCHER_TEST_API_LOG ? { level: process.env.WATCHER_TEST_API_LOG } : false });
   } catch (err) {
     await db.drop();
     throw err;

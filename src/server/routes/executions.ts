@@ -191,6 +191,7 @@ export function executionRoutes(app: Api, deps: ServerDeps): void {
       body: z.object({}).strict().nullish(),
       response: { 200: FreshnessReport, ...errorResponses },
     },
+    config: { optionalBody: true }, // the SDK's trigger_freshness_check sends none
   }, async () => runFreshnessCheck(deps.pool));
 
   app.post('/timeliness', {
@@ -200,6 +201,7 @@ export function executionRoutes(app: Api, deps: ServerDeps): void {
       body: z.object({ lookback_minutes: z.number().int().min(5).max(5_256_000).default(DEFAULT_LOOKBACK_MINUTES) }).strict().nullish(),
       response: { 200: TimelinessReport, ...errorResponses },
     },
+    config: { optionalBody: true },
   }, async (request) => runTimelinessCheck(deps.pool, request.body?.lookback_minutes ?? DEFAULT_LOOKBACK_MINUTES));
 
   app.post('/log_cleanup', {
