@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.venv/', '.venv-sdk/', '.watcher/', 'examples/', 'bench/results/', 'scratch/'] },
+  { ignores: ['node_modules/', '.venv*/', '.watcher/', 'examples/', 'bench/results/', 'scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -40,6 +40,17 @@ export function errorBody(code: number, error: string, message: string, details?
   return { message, error, code, ...(details ? { details } : {}), detail: message };
 }
 
+/** Postgres data exceptions (class 22) caused by a value the client sent. */
+const POSTGRES_INPUT_ERRORS: Record<string, string> = {
+  '22021': 'a text value holds a character Postgres cannot store (e.g. NUL)',
+  '22P05': 'a JSON value holds a character Postgres cannot store (e.g. \\u0000)',
+  '22003': 'a number is out of range',
+  '22008': 'a date or time is out of range',
+  '22007': 'a date or time is not valid',
+  '22P02': 'a value has the wrong format',
+  '22001': 'a text value is too long',
+};
+
 function fieldOf(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {
   const parts = instancePath.split('/').filter(Boolean);
   // An unknown key is reported on its parent object: name the key itself.
@@ -58,6 +69,14 @@ export function handleError(err: FastifyError, request: FastifyRequest, reply: F
   }
   if (err instanceof ApiError) {
     void reply.code(err.statusCode).send(errorBody(err.statusCode, err.kind, err.message, err.details));
+    return;
+  }
+  const pgCode = (err as { code?: string }).code;
+  if (pgCode && POSTGRES_INPUT_ERRORS[pgCode]) {
+    // A value the schema let through but Postgres cannot store (a NUL byte, a number or date
+    // out of its range): the client's input, so a 422, never a 500.
+    const message = `${POSTGRES_INPUT_ERRORS[pgCode]}: ${err.message}`;
+    void reply.code(422).send(errorBody(422, 'validation_error', message));
     return;
   }
   if (isTransientDbError(err)) {

@@ -2,22 +2,31 @@
 // and lower-cased (names included), except watermarks, which are opaque strings kept as sent.
 import { z } from 'zod';
 
+// Postgres cannot store NUL in text: refuse it here, naming the field, rather than fail later.
+const noNul = { message: 'must not contain a NUL character' };
+const hasNoNul = (s: string) => !s.includes('\u0000');
+
 /** A name or other top-level string: trimmed and lower-cased, as etl-watcher does. */
-export const lowerName = (max = 150) => z.string().trim().toLowerCase().min(1).max(max);
+export const lowerName = (max = 150) => z.string().trim().toLowerCase().min(1).max(max).refine(hasNoNul, noNul);
 
 /** A watermark: any opaque string of at most 50 characters, kept exactly as sent. */
-export const watermark = z.string().max(50);
+export const watermark = z.string().max(50).refine(hasNoNul, noNul);
 
 export const DATEPARTS = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const;
-/** A datepart, case-insensitive on input (etl-watcher stores them upper-case). */
-export const datepart = z.string().trim().toLowerCase().pipe(z.enum(DATEPARTS));
+/** A datepart in lower or upper case (etl-watcher stores them upper-case); stored lower-case. */
+export const datepart = z
+  .enum([...DATEPARTS, ...DATEPARTS.map((d) => d.toUpperCase() as Uppercase<(typeof DATEPARTS)[number]>)])
+  .transform((d) => d.toLowerCase() as (typeof DATEPARTS)[number]);
 
 export const positiveInt = z.number().int().positive().max(2_147_483_647);
 export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const jsonObject = z.record(z.string(), z.unknown());
 /** An ISO 8601 timestamp with a zone; parsed to a Date. */
-export const timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+export const timestamp = z.iso
+  .datetime({ offset: true })
+  .refine((s) => !s.startsWith('0000'), 'year 0000 does not exist (Postgres counts 1 BC, 1 AD)')
+  .transform((s) => new Date(s));
 
 export const ErrorResponse = z.object({
   message: z.string(),

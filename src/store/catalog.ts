@@ -381,11 +381,11 @@ export async function getOrCreatePipeline(pool: Pool, input: PipelineInput, opti
     if (nextWatermark !== null) changes.next_watermark = nextWatermark;
     const sets = setClause(changes, [...PIPELINE_CONFIG_FIELDS, 'pipeline_type_id', 'input_hash', 'next_watermark'], 2);
     if (changes.input_hash !== undefined) sets.sql.push('updated_at = now()');
-    const updated = await client.query<PipelineSummary>(
-      `UPDATE pipeline SET ${sets.sql.join(', ')} WHERE name = $1 RETURNING id, active, load_lineage, watermark`,
-      [input.name, ...sets.params],
-    );
-    return { created: false, pipeline: updated.rows[0]! };
+    // Nothing to write when a concurrent request stored this very config first.
+    const result = sets.sql.length
+      ? await client.query<PipelineSummary>(`UPDATE pipeline SET ${sets.sql.join(', ')} WHERE name = $1 RETURNING id, active, load_lineage, watermark`, [input.name, ...sets.params])
+      : await client.query<PipelineSummary>('SELECT id, active, load_lineage, watermark FROM pipeline WHERE name = $1', [input.name]);
+    return { created: false, pipeline: result.rows[0]! };
   });
 }
 
@@ -536,7 +536,8 @@ export interface LineageResult {
 /**
  * POST /address_lineage: when the pipeline's load_lineage is on, upsert the addresses and
  * replace the pipeline's edges with every source x target pair, closure included, in one
- * transaction (syncLineage, the same code as dbt builds: diamonds and cycles are safe).
+ * transaction (syncLineage, the same code as dbt builds: diamonds and cycles are safe), and
+ * turn load_lineage off (etl-watcher leaves it on until the next successful end).
  */
 export async function loadAddressLineage(pool: Pool, input: { pipeline_id: number; source_addresses: AddressInput[]; target_addresses: AddressInput[] }): Promise<LineageResult> {
   return withTransaction(pool, async (client) => {
@@ -554,6 +555,9 @@ export async function loadAddressLineage(pool: Pool, input: { pipeline_id: numbe
     for (const address of addresses) await getOrCreateAddressIn(client, address);
     const spec = (a: AddressInput) => ({ name: a.name, type: a.address_type_name });
     await syncLineage(client, [{ pipelineName: p.name, pipelineType: p.type, sources: input.source_addresses.map(spec), targets: input.target_addresses.map(spec) }]);
+    // Stored lineage clears load_lineage, as syncLineage does for changed edges: also when
+    // the edges were unchanged, so the answer does not depend on what was stored before.
+    await client.query('UPDATE pipeline SET load_lineage = false WHERE id = $1 AND load_lineage', [input.pipeline_id]);
     const edges = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM address_lineage WHERE pipeline_id = $1', [input.pipeline_id]);
     return { loaded: true, pipeline_id: input.pipeline_id, lineage_relationships_created: edges.rows[0]!.n, message: `lineage stored for pipeline ${input.pipeline_id}` };
   });

@@ -46,6 +46,16 @@ describe('POST /pipeline', () => {
     expect(row!.input_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('answers concurrent identical requests (the SDK retries) with one 201 and 200s, over one row', async () => {
+    const send = (body: Record<string, unknown>) => Promise.all(Array.from({ length: 8 }, () => call('POST', '/pipeline', body)));
+    const first = await send(sdkPipeline('raced_pipe', { freshness_number: 1, freshness_datepart: 'day' }));
+    expect(first.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(first.map((r) => r.body.id)).size).toBe(1);
+    const changed = await send(sdkPipeline('raced_pipe', { freshness_number: 2, freshness_datepart: 'day', next_watermark: 'n1' }));
+    expect(changed.every((r) => r.status === 200)).toBe(true);
+    expect(await sql("SELECT freshness_number, next_watermark FROM pipeline WHERE name = 'raced_pipe'")).toEqual([{ freshness_number: 2, next_watermark: 'n1' }]);
+  });
+
   it('always returns the current stored watermark, and stores a sent next_watermark', async () => {
     const created = await call('POST', '/pipeline', sdkPipeline('wm_pipe'));
     await sql("UPDATE pipeline SET watermark = '2024-01-01' WHERE id = $1", [created.body.id]);
@@ -89,6 +99,18 @@ describe('POST /pipeline', () => {
     expect(unknown.status).toBe(422);
     expect(unknown.body.details[0].field).toBe('body.colour');
     expect(await sql("SELECT id FROM pipeline WHERE name = 'half_pair'")).toEqual([]);
+  });
+
+  it('refuses the NUL character Postgres cannot store with a 422, not a 500', async () => {
+    const inName = await call('POST', '/pipeline', sdkPipeline('nul\u0000pipe'));
+    expect(inName.status).toBe(422);
+    expect(inName.body.details[0].field).toBe('body.name');
+    const inMetadata = await call('POST', '/pipeline', sdkPipeline('nul_pipe', { pipeline_metadata: { note: 'a\u0000b' } }));
+    expect(inMetadata.status).toBe(422);
+    expect(inMetadata.body.details[0].field).toBe('body.pipeline_metadata');
+    const inWatermark = await call('POST', '/pipeline', sdkPipeline('nul_pipe', { next_watermark: '\u0000' }));
+    expect(inWatermark.status).toBe(422);
+    expect(await sql("SELECT id FROM pipeline WHERE name LIKE 'nul%'")).toEqual([]);
   });
 
   it('gives a new pipeline the 6 default anomaly rules when WATCHER_AUTO_CREATE_ANOMALY_DETECTION_RULES=true', async () => {
@@ -288,6 +310,14 @@ describe('POST /address_lineage', () => {
     expect(replaced.status).toBe(201);
     expect(await edges(id)).toEqual(['lin.s.c>lin.s.out']);
     expect(await closure()).toEqual(['lin.s.c>lin.s.out@1', 'lin.s.c>lin.s.report@2', 'lin.s.out>lin.s.report@1']);
+
+    // the same lineage again: accepted, unchanged, and load_lineage off again
+    await call('PATCH', '/pipeline', { id, load_lineage: true });
+    const same = await call('POST', '/address_lineage', { pipeline_id: id, source_addresses: [address('lin.s.c')], target_addresses: [address('lin.s.out')] });
+    expect(same.status).toBe(201);
+    expect(same.body.lineage_relationships_created).toBe(1);
+    expect(await edges(id)).toEqual(['lin.s.c>lin.s.out']);
+    expect((await sql('SELECT load_lineage FROM pipeline WHERE id = $1', [id]))[0]).toEqual({ load_lineage: false });
   });
 
   it('answers 404 for an unknown pipeline and 422 for a malformed address', async () => {

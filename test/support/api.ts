@@ -13,6 +13,7 @@ export interface TestApi {
   /** A new token of this scope. */
   token(scope: ApiScope): Promise<string>;
   /** fetch against the server, JSON in and out, with a bearer token when given. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read response bodies of many shapes
   call(method: string, path: string, options?: { body?: unknown; token?: string; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }

@@ -144,7 +144,7 @@ export function executionRoutes(app: Api, deps: ServerDeps): void {
       summary: 'End a pipeline execution (etl-watcher): outcome, counts, duration, throughput; on success the watermark, last DML times and the anomaly check',
       tags: ['etl-watcher'],
       body: EndBody,
-      response: { 204: z.null().describe('ended (or already ended with the same data)'), ...errorResponses },
+      response: { 204: z.undefined().describe('ended (or already ended with the same data); no body'), ...errorResponses },
     },
   }, async (request, reply) => {
     const body = request.body;
@@ -167,7 +167,7 @@ export function executionRoutes(app: Api, deps: ServerDeps): void {
         throw conflict(`execution ${body.id} already ended with a different ${result.fields.join(', ')}`);
       case 'unchanged':
       case 'ended':
-        return reply.code(204).send(null);
+        return reply.code(204).send();
     }
   });
 
