@@ -154,6 +154,8 @@ class Build {
       { key: SearchAttributes.buildId, value: this.buildId },
       { key: SearchAttributes.resourceType, value: 'build' },
       { key: SearchAttributes.status, value: 'running' },
+      // Only for scheduled builds: the same single upsert command as before, so recorded histories replay.
+      ...(input.schedule !== undefined ? [{ key: SearchAttributes.schedule, value: input.schedule }] : []),
     ]);
     // Records: the build's root execution, then one per node as its consumer ends.
     this.recording = new BuildRecording();
@@ -377,6 +379,7 @@ function rootRecord(buildKey: string, pipelineName: string, startTime: Date, bui
       selector: input.selector,
       nodes: plan.nodes.length,
       tests: plan.testCount,
+      schedule: input.schedule,
     },
   };
 }

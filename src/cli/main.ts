@@ -11,6 +11,7 @@ import { runWorker } from '../worker.js';
 import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { runsCommand } from './runs.js';
+import { scheduleCommand } from './schedule.js';
 import { serveCommand, tokenCommand } from './serve.js';
 import { migrate } from '../store/migrate.js';
 
@@ -153,6 +154,7 @@ program
 program.addCommand(runsCommand());
 program.addCommand(serveCommand());
 program.addCommand(tokenCommand());
+program.addCommand(scheduleCommand());
 
 program
   .command('status')

@@ -84,7 +84,15 @@ export const BuildInputSchema = z
       .max(50, 'must be at most 50 characters')
       .refine((p) => !CONTROL_CHARS.test(p), 'must not contain control characters')
       .optional(),
-    buildId: z.string().regex(BUILD_ID_PATTERN, 'must be 1-100 letters, digits, and . _ - (starting with a letter or digit)').optional(),
+    buildId: z
+      .string()
+      .regex(BUILD_ID_PATTERN, "must be 1-100 letters, digits, and . _ - (starting with a letter or digit; a schedule's -<RFC 3339 time> suffix may follow)")
+      .optional(),
+    /**
+     * The Watcher schedule that started this build (`watcher schedule`): recorded in the root
+     * execution's metadata and as the `WatcherSchedule` search attribute.
+     */
+    schedule: name('schedule').optional(),
   })
   .strict();
 

@@ -31,14 +31,36 @@ export function targetGuardWorkflowId(targetKey: string): string {
   return `watcher-lock/${targetKey}`;
 }
 
-/** A build ID must be safe in workflow IDs, file paths and visibility queries. */
-export const BUILD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/**
+ * A build ID must be safe in workflow IDs, file paths and visibility queries: letters, digits
+ * and `. _ -`. The one exception is the suffix a Temporal Schedule appends to the workflow ID of
+ * each build it starts (`-` and the nominal time in RFC 3339, e.g. `-2026-12-02T02:00:00Z`), so
+ * that a scheduled build's ID is still its workflow ID without `watcher/`: colons appear only
+ * there, never anywhere a user picks them.
+ */
+export const BUILD_ID_PATTERN = /^(?=.{1,100}$)[A-Za-z0-9][A-Za-z0-9._-]*(?:-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)?$/;
+
+/** ID of the Temporal Schedule named `name` (the UI lists it under Schedules). */
+export function scheduleId(name: string): string {
+  return `${SCHEDULE_ID_PREFIX}${name}`;
+}
+export const SCHEDULE_ID_PREFIX = 'watcher-schedule/';
+
+/**
+ * The workflow ID a schedule's action names: Temporal appends `-<nominal time>` to it, so its
+ * builds are `watcher/<name>-2026-12-02T02:00:00Z` and their build ID is what follows `watcher/`.
+ */
+export function scheduledBuildWorkflowIdBase(name: string): string {
+  return buildWorkflowId(name);
+}
 
 export const SearchAttributes = {
   buildId: defineSearchAttributeKey('WatcherBuildId', SearchAttributeType.KEYWORD),
   uniqueId: defineSearchAttributeKey('DbtUniqueId', SearchAttributeType.KEYWORD),
   resourceType: defineSearchAttributeKey('DbtResourceType', SearchAttributeType.KEYWORD),
   status: defineSearchAttributeKey('DbtStatus', SearchAttributeType.KEYWORD),
+  /** The schedule that started a build (Temporal's own `TemporalScheduledById` holds its schedule ID). */
+  schedule: defineSearchAttributeKey('WatcherSchedule', SearchAttributeType.KEYWORD),
 } as const;
 
 /** Every search attribute Watcher needs, as `Name=Type` for `temporal server start-dev --search-attribute`. */

@@ -5,7 +5,7 @@ import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../contracts/names.js';
 
-export async function ensureSearchAttributes(connection: NativeConnection | Connection, namespace: string): Promise<void> {
+export async function ensureSearchAttributes(connection: Pick<NativeConnection | Connection, 'operatorService'>, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = SEARCH_ATTRIBUTE_DEFINITIONS.filter(
     ({ name }) => !(name in (existing.customAttributes ?? {})) && !(name in (existing.systemAttributes ?? {})),
