@@ -209,22 +209,14 @@ describe('the etl-watcher SDK against watcher serve', () => {
     expect(Number(parent.duration_seconds)).toBeGreaterThanOrEqual(0);
     expect(parent.throughput).not.toBeNull();
 
-    const helperChild = await executionRow(ids.child_helper_execution_id);
-    expect(helperChild).toMatchObject({ pipeline_id: ids.child_pipeline_id, parent_id: ids.parent_execution_id, completed_successfully: true, inserts: 5, total_rows: 5 });
-    const orchestrated = await executionRow(ids.child_orchestrated_execution_id);
-    expect(orchestrated).toMatchObject({
-      pipeline_id: ids.child_pipeline_id,
-      parent_id: ids.parent_execution_id,
-      completed_successfully: true,
-      updates: 7,
-      execution_metadata: { batch: 1, orchestrator: 'airflow', dag_id: 'orders', task_id: 'load_items', run_id: 'manual__1' },
-    });
+    // each child: a successful run of the child pipeline under the parent, with its own fields
+    const asChild = { pipeline_id: ids.child_pipeline_id, parent_id: ids.parent_execution_id, completed_successfully: true };
+    expect(await executionRow(ids.child_helper_execution_id)).toMatchObject({ ...asChild, inserts: 5, total_rows: 5 });
+    const airflow = { orchestrator: 'airflow', dag_id: 'orders', task_id: 'load_items', run_id: 'manual__1' };
+    expect(await executionRow(ids.child_orchestrated_execution_id)).toMatchObject({ ...asChild, updates: 7, execution_metadata: { batch: 1, ...airflow } });
     // the standalone start sends parent_execution_id (not parent_id): it must still be a child
-    const standalone = await executionRow(ids.child_standalone_execution_id);
-    expect(standalone).toMatchObject({
-      pipeline_id: ids.child_pipeline_id,
-      parent_id: ids.parent_execution_id,
-      completed_successfully: true,
+    expect(await executionRow(ids.child_standalone_execution_id)).toMatchObject({
+      ...asChild,
       updates: 3,
       total_rows: 3,
       watermark: 'a',
