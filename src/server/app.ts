@@ -52,6 +52,8 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
     // Structured JSON logs (pino). Its request serializer logs no headers; redact them anyway.
     logger: options.logger === undefined || options.logger === false ? false : { ...(options.logger === true ? {} : options.logger), redact: ['req.headers.authorization', 'req.headers.cookie'] },
     requestIdHeader: 'x-request-id',
+    // Path parameters are validated by the routes (address names go up to 1,024 characters).
+    maxParamLength: 4096,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -24,6 +24,8 @@ export const datepart = z
 export const positiveInt = z.number().int().positive().max(2_147_483_647);
 export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** Ids of pipelines, types and addresses: Postgres integer columns. */
+export const int4Id = z.coerce.number().int().positive().max(2_147_483_647);
 export const jsonObject = z.record(z.string(), z.unknown());
 /** An ISO 8601 timestamp with a zone; parsed to a Date. */
 export const timestamp = z.iso

@@ -9,7 +9,7 @@ import { cleanupLogs } from '../../store/log-cleanup.js';
 import type { Api } from '../app.js';
 import type { ServerDeps } from '../deps.js';
 import { ApiError, conflict, invalid, notFound } from '../errors.js';
-import { count, errorResponses, id, jsonObject, watermark } from '../schemas.js';
+import { count, errorResponses, id, int4Id, jsonObject, watermark } from '../schemas.js';
 
 /**
  * An ISO 8601 instant with a zone, kept as sent so Postgres stores its microseconds. Year 0000
@@ -18,7 +18,7 @@ import { count, errorResponses, id, jsonObject, watermark } from '../schemas.js'
 const instant = z.iso.datetime({ offset: true }).refine((s) => !s.startsWith('0000'), { message: 'year must be 0001 or later' });
 
 const StartBody = z.object({
-  pipeline_id: id,
+  pipeline_id: int4Id,
   start_date: instant.optional(),
   watermark: watermark.nullish(),
   next_watermark: watermark.nullish(),
