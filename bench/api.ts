@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     pipelines: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '1000' },
+    'cpu-prof': { type: 'string' },
     concurrency: { type: 'string', default: '1,50,200' },
   },
 });
@@ -126,7 +127,9 @@ async function run(url: string, token: string, pipelineIds: number[], concurrenc
 }
 
 function startServer(databaseUrl: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'watcher.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '1000000000', '--log-level', 'warn'], {
+  // --cpu-prof <dir>: a V8 CPU profile of the server, written when it exits.
+  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const child = spawn(process.execPath, [...profile, path.join(PROJECT_ROOT, 'bin', 'watcher.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--rate-limit', '1000000000', '--log-level', 'warn'], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
