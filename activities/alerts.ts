@@ -64,7 +64,9 @@ export async function sendAlerts(deps: ActivityDeps, alerts: Alert[]): Promise<S
   } finally {
     stop();
   }
-  const { sent, alreadySent, byChannel, transient, permanent } = report;
+  const { sent, alreadySent, byChannel, transient, permanent, unrouted } = report;
+  // A channel's `kinds`/`min_level` filter chose this: said once per attempt, so it is not silent.
+  if (unrouted.length > 0) ctx.log.warn(`${unrouted.length} alert(s) matched no alert channel's kinds/min_level: ${unrouted.join(', ')}`);
   for (const f of [...transient, ...permanent]) ctx.log.warn(`alert channel ${f.channel}: ${f.error} (${f.undelivered} alert(s) not delivered)`);
   if (transient.length > 0) {
     // Retried by Temporal with backoff; what was delivered is in the ledger and is not sent again.
@@ -72,7 +74,7 @@ export async function sendAlerts(deps: ActivityDeps, alerts: Alert[]): Promise<S
     const after = Math.max(0, ...transient.map((t) => t.retryAfterMs ?? 0));
     throw ApplicationFailure.create({
       message: `alerts not delivered yet (${alreadySent + sent} delivered so far): ${transient.map((t) => `${t.channel}: ${t.error}`).join('; ')}`,
-      type: 'AlertDeliveryPending',
+      type: AlertFailureTypes.pending,
       details: [{ sent, alreadySent, byChannel }],
       ...(after > 0 ? { nextRetryDelay: Math.min(after, 10 * 60_000) } : {}),
     });

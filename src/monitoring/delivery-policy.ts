@@ -11,10 +11,12 @@ export const AlertFailureTypes = {
   config: 'AlertConfigError',
   /** An alert the contract does not allow (names the field). */
   invalidInput: 'InvalidInput',
+  /** Retryable: a receiver answered 5xx/408/429, timed out or refused the connection; what was delivered is kept. */
+  pending: 'AlertDeliveryPending',
 } as const;
 
-/** Every other failure (5xx, 408, 429, timeout, refused connection, Postgres away) is retryable. */
-export const ALERT_FAILURES_NOT_RETRIED: string[] = Object.values(AlertFailureTypes);
+/** Every other failure (AlertDeliveryPending, Postgres away, a lost worker) is retried. */
+export const ALERT_FAILURES_NOT_RETRIED: string[] = [AlertFailureTypes.rejected, AlertFailureTypes.config, AlertFailureTypes.invalidInput];
 
 /**
  * Options for `proxyActivities` around `sendAlerts`: retried with no attempt limit and backoff up
@@ -30,7 +32,7 @@ export const SEND_ALERTS_ACTIVITY_OPTIONS: ActivityOptions = {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    maximumAttempts: 0,
+    // No maximumAttempts: unlimited (the TS SDK refuses 0, which other SDKs read as unlimited).
     nonRetryableErrorTypes: ALERT_FAILURES_NOT_RETRIED,
   },
 };

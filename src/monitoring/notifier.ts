@@ -473,6 +473,8 @@ export interface DeliveryReport {
   transient: Array<ChannelFailure & { retryAfterMs?: number }>;
   /** A 4xx that a retry will not change. */
   permanent: Array<ChannelFailure & { status: number }>;
+  /** Keys of alerts that no channel's filters (kinds, min_level) let through. */
+  unrouted: string[];
 }
 
 export interface DeliverOptions {
@@ -582,7 +584,8 @@ export function createNotifier(config: NotifierConfig): Notifier {
       const seen = new Set<string>();
       const alerts = input.filter((a) => !seen.has(a.idempotencyKey) && seen.add(a.idempotencyKey));
       await flushUnrecorded(ledger);
-      const report: DeliveryReport = { sent: 0, alreadySent: 0, byChannel: {}, transient: [], permanent: [] };
+      const report: DeliveryReport = { sent: 0, alreadySent: 0, byChannel: {}, transient: [], permanent: [], unrouted: [] };
+      report.unrouted = alerts.filter((a) => !config.channels.some((c) => wants(c, a))).map((a) => a.idempotencyKey);
       // Channels are independent: a slow Slack does not hold back the JSON webhook.
       const results = await Promise.allSettled(config.channels.map((c) => deliverChannel(c, alerts, ledger, options, report)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

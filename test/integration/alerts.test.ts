@@ -1,20 +1,25 @@
 // sendAlerts against real Postgres (the alert_delivery ledger) and real HTTP receivers on
 // 127.0.0.1: delivered once per channel, never again, exactly once through 500s, timeouts and a
 // receiver that is down for 30 s, and no webhook URL in any error or log line.
-// The activity runs in MockActivityEnvironment (real Context: heartbeats, cancellation, logger);
-// `retryLikeTemporal` plays Temporal's retry policy (no attempt limit, exponential backoff,
-// non-retryable failures end it), with a shorter cap so the test takes seconds, not minutes.
+// Most tests run the activity in MockActivityEnvironment (real Context: heartbeats, cancellation,
+// logger) with `retryLikeTemporal` playing Temporal's retry policy (no attempt limit, exponential
+// backoff, non-retryable failures end it) on a shorter cap; the 30 s outage runs through the
+// real Temporal dev server with the shipped retry policy.
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sendAlerts, type SendAlertsResult } from '../../activities/alerts.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import type { Alert } from '../../src/monitoring/alerts.js';
 import { createNotifier, loadNotifierConfig, slackText } from '../../src/monitoring/notifier.js';
 import { listAlertDeliveries } from '../../src/store/alerts.js';
+import { PROJECT_ROOT } from '../../src/toolchain.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { connectTestClient, stack, uniqueName } from '../support/stack.js';
 
 const SLACK_TOKEN = 'T0SECRET/B0SECRET/slackS3cr3tTok3n';
 const JSON_TOKEN = 'jsonS3cr3tTok3n';
@@ -248,7 +253,7 @@ describe('sendAlerts', () => {
     expect(acceptedCounts(alerts)).toEqual({ slack: [1], json: [1] });
   }, 60_000);
 
-  it('a receiver down (connection refused) for 30 s then up gets every alert exactly once', async () => {
+  it('through Temporal: a receiver down (connection refused) for 30 s then up gets every alert exactly once, and no URL reaches the history', async () => {
     // Take a free port, then leave it closed: connecting is refused until the receiver starts there.
     const down = new Receiver();
     await down.listen();
@@ -256,27 +261,51 @@ describe('sendAlerts', () => {
     await down.close();
     const alerts = makeAlerts(5, 'down');
     const d = deps(port, json.port);
+    // A worker of this file's own, with a test workflow that calls sendAlerts with the shipped
+    // SEND_ALERTS_ACTIVITY_OPTIONS: Temporal's real retries (1, 2, 4, 8, 16 s ... up to 1 min).
+    const quiet = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
+    const bundle = await bundleWorkflowCode({ workflowsPath: path.join(PROJECT_ROOT, 'test', 'fixtures', 'alerts-workflow.ts'), logger: quiet });
+    const connection = await NativeConnection.connect({ address: stack().temporalAddress });
+    const taskQueue = uniqueName('alerts');
+    const worker = await Worker.create({ connection, namespace: stack().namespace, taskQueue, workflowBundle: bundle, activities: { sendAlerts: sendAlerts.bind(null, d) } });
+    const { client, close } = await connectTestClient();
+    const slackBefore = slack.requests.length;
     const startedAt = Date.now();
     const up = setTimeout(() => void down.listen(port), 30_000);
-    const slackBefore = slack.requests.length;
     try {
-      const { attempts } = await retryLikeTemporal(d, alerts, 2_000);
-      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(30_000);
-      expect(attempts).toBeGreaterThan(5);
+      await worker.runUntil(async () => {
+        const handle = await client.workflow.start('sendAlertsTestWorkflow', { args: [alerts], taskQueue, workflowId: uniqueName('alerts-wf') });
+        // While the receiver is down, the activity's last failure says why, without the URL.
+        let lastFailure: string | undefined;
+        for (let i = 0; i < 50 && !lastFailure; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          lastFailure = (await handle.describe()).raw.pendingActivities?.[0]?.lastFailure?.message ?? undefined;
+        }
+        expect(lastFailure).toMatch(/slack: connection refused \(ECONNREFUSED\)/);
+        errorTexts.push(lastFailure!);
+        const result = (await handle.result()) as SendAlertsResult;
+        expect(Date.now() - startedAt).toBeGreaterThanOrEqual(30_000);
+        // The last attempt sent the Slack message; the JSON webhook had them all from the first.
+        expect(result).toEqual({ sent: 5, alreadySent: 5, byChannel: { slack: 5, webhook: 0 } });
+        const history = JSON.stringify((await handle.fetchHistory()).events);
+        errorTexts.push(history);
+        for (const s of SECRETS) expect(history).not.toContain(s);
+      });
     } finally {
       clearTimeout(up);
+      await close();
+      await connection.close();
     }
-    // The JSON webhook was up all along: it got each alert once, on the first attempt, never again.
     expect(acceptedCounts(alerts).json).toEqual([1, 1, 1, 1, 1]);
     expect(slack.requests.length).toBe(slackBefore);
     const texts = down.accepted().map((r) => (JSON.parse(r.body) as { text: string }).text);
     expect(texts).toHaveLength(1);
     for (const a of alerts) expect(texts[0]).toContain(`*${a.title}:*`);
-    expect(errorTexts.some((t) => t.includes('slack: connection refused (ECONNREFUSED)'))).toBe(true);
     const rows = (await listAlertDeliveries(db.pool, { channel: 'slack' })).filter((r) => r.idempotency_key.startsWith(`down:${seq}:`));
     expect(rows.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered', 'delivered']);
+    expect(rows[0]!.attempts).toBeGreaterThan(3);
     await down.close();
-  }, 120_000);
+  }, 150_000);
 
   it('two attempts racing for the same alerts deliver each once (the ledger claim)', async () => {
     const alerts = makeAlerts(3, 'race');

@@ -241,7 +241,7 @@ describe('delivery decisions (in-memory ledger, fake transport)', () => {
     const notifier = createNotifier(config);
     const ledger = memoryLedger();
     const first = await notifier.deliver([a, b, a], ledger, { post });
-    expect(first).toEqual({ sent: 4, alreadySent: 0, byChannel: { slack: 2, webhook: 2 }, transient: [], permanent: [] });
+    expect(first).toEqual({ sent: 4, alreadySent: 0, byChannel: { slack: 2, webhook: 2 }, transient: [], permanent: [], unrouted: [] });
     expect(calls.filter((c) => c.url === SECRET)).toHaveLength(1); // one Slack message for the batch
     expect(calls.filter((c) => c.url !== SECRET).map((c) => c.headers['idempotency-key'])).toEqual(['a', 'b']);
     const second = await notifier.deliver([a, b], ledger, { post });
@@ -294,6 +294,7 @@ describe('delivery decisions (in-memory ledger, fake transport)', () => {
     const lines: string[] = [];
     const report = await createNotifier(routed).deliver([a, b, alert({ idempotencyKey: 'c', level: 'critical' })], memoryLedger(), { write: (_s, l) => lines.push(l) });
     expect(report.byChannel).toEqual({ errors: 1, anomalies: 1 });
+    expect(report.unrouted).toEqual(['a']);
     expect(lines.map((l) => (JSON.parse(l) as { idempotency_key: string }).idempotency_key).sort()).toEqual(['b', 'c']);
   });
 });
