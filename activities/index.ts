@@ -1,5 +1,6 @@
 // The worker's activities, bound to their dependencies. Workflows import the *type* only.
 import type { ActivityDeps } from './deps.js';
+import { sendAlerts } from './alerts.js';
 import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
 import { recordBuildStart, recordExecutions } from './record.js';
 import { rerunNode } from './rerun-node.js';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     waitForWorkflowClose: waitForWorkflowClose.bind(null, deps),
     recordBuildStart: recordBuildStart.bind(null, deps),
     recordExecutions: recordExecutions.bind(null, deps),
+    sendAlerts: sendAlerts.bind(null, deps),
   };
 }
 
@@ -26,3 +28,4 @@ export type { RunBuildInput, RunBuildResult } from './run-build.js';
 export type { RerunNodeInput, RerunNodeResult } from './rerun-node.js';
 export type { NotifyConsumersInput, UpstreamOutcome } from './consumers.js';
 export type { RecordBuildStartInput, RecordBuildStartResult } from './record.js';
+export type { SendAlertsResult } from './alerts.js';
