@@ -45,7 +45,7 @@ describe('migrations', () => {
   it('are versioned and idempotent', async () => {
     expect(await migrate(db.url)).toEqual([]); // already applied by createTestDatabase
     const applied = await db.pool.query<{ name: string }>('SELECT name FROM watcher_migrations ORDER BY id');
-    expect(applied.rows.map((r) => r.name)).toEqual(['0001_metadata', '0002_recent_executions_index', '0003_api_tokens']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['0001_metadata', '0002_recent_executions_index', '0003_api_tokens', '0004_alert_delivery']);
   });
 
   it('enforce the CHECK constraints', async () => {
