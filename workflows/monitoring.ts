@@ -24,10 +24,10 @@ interface AlertActivities {
 }
 
 // Unlimited attempts (no maximumAttempts): the check waits out a Postgres outage.
-const { runCheck, cleanupLogs } = proxyActivities<WatcherActivities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [FailureTypes.invalidInput, 'NoMetadataStore'] },
-});
+const checkRetry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [FailureTypes.invalidInput, 'NoMetadataStore'] };
+// A check is a few queries: a lost worker is noticed within minutes, not after a long timeout.
+const { runCheck } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '5 minutes', retry: checkRetry });
+const { cleanupLogs } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1 hour', retry: checkRetry });
 const { sendAlerts } = proxyActivities<AlertActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '30 seconds',

@@ -184,33 +184,39 @@ describe('anomalyAlerts', () => {
   });
 });
 
+/** `watcher <args>` against the test stack, on this file's task queue; no shell. */
+async function watcher(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const s = stack();
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'watcher.js'), ...args], {
+    env: { ...process.env, TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, WATCHER_TASK_QUEUE: taskQueue, DATABASE_URL: s.databaseUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, stderr };
+}
+
 describe('watcher check', () => {
   it('`watcher check freshness --json` exits 1 and prints the stale pipeline', async () => {
     const stale = await newPipeline({ freshness: [1, 'minute'], lastInsert: ago(10 * MIN) });
-    const s = stack();
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'watcher.js'), 'check', 'freshness', '--json'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: s.temporalAddress, TEMPORAL_NAMESPACE: s.namespace, WATCHER_TASK_QUEUE: taskQueue, DATABASE_URL: s.databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await watcher(['check', 'freshness', '--json']);
     expect(code, stderr).toBe(1);
     const summary = JSON.parse(stdout) as CheckSummary;
     expect(summary.check).toBe('freshness');
     expect(summary.findings).toContainEqual(expect.objectContaining({ pipeline_id: stale.id, pipeline_name: stale.name }));
+
+    // Again, as a table: still stale (exit 1), but alerted before, so not listed as new.
+    const again = await watcher(['check', 'freshness']);
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stdout).toMatch(/freshness: \d+ evaluated, [1-9]\d* stale/);
+    expect(again.stdout).not.toContain(stale.name);
   });
 
   it('`watcher check` with an option the check does not take fails before starting anything', async () => {
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'watcher.js'), 'check', 'freshness', '--lookback-minutes', '30'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', WATCHER_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stderr } = await watcher(['check', 'freshness', '--lookback-minutes', '30']);
     expect(code).toBe(1);
     expect(stderr).toContain('lookbackMinutes: unknown field');
   });
@@ -242,6 +248,14 @@ describe('check schedules', () => {
       expect(first).toEqual({ created: ['freshness', 'timeliness', 'failure-rate', 'anomalies', 'log-cleanup'], updated: [] });
       const second = await installCheckSchedules(client, { taskQueue, retentionDays: 120, paused: true });
       expect(second).toEqual({ created: [], updated: ['freshness', 'timeliness', 'failure-rate', 'anomalies', 'log-cleanup'] });
+      // The command does the same (and keeps the pause: an update never changes a Schedule's state).
+      const cli = await watcher(['monitor', 'install', '--retention-days', '120']);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stderr).toContain('created none; updated freshness, timeliness, failure-rate, anomalies, log-cleanup');
+      expect(cli.stdout).toContain('watcher-check/log-cleanup');
+      const bad = await watcher(['monitor', 'install', '--retention-days', '30']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('retentionDays');
 
       const views = await listCheckSchedules(client);
       expect(views.map((v) => [v.scheduleId, v.cron, v.workflowType, v.paused])).toEqual([
