@@ -113,7 +113,8 @@ const FOUND_WORD: Record<CheckName, string> = { freshness: 'stale', timeliness: 
 export function renderCheckSummary(summary: CheckSummary): string {
   const columns = COLUMNS[summary.check];
   const lines: string[] = [];
-  if (summary.findings.length) lines.push(renderTable(columns.map(([h]) => h), summary.findings.map((f) => columns.map(([, cell]) => String(cell(f) ?? '')))));
+  // The header even with no rows: the columns say what the check would list.
+  lines.push(renderTable(columns.map(([h]) => h), summary.findings.map((f) => columns.map(([, cell]) => String(cell(f) ?? '')))));
   const listed = summary.check === 'freshness' && summary.found > summary.findings.length ? ` (listed: the ${summary.findings.length} new; the others were alerted before)` : '';
   lines.push(`${summary.check}: ${summary.evaluated} evaluated, ${summary.found} ${FOUND_WORD[summary.check]}${listed}; ${summary.alertsSent} alert(s) sent${summary.truncated ? '; list truncated, see --json' : ''}`);
   return lines.join('\n');
