@@ -46,7 +46,8 @@ function parseOrFail<T>(parse: () => { success: true; data: T } | { success: fal
 async function runAndAlert(check: CheckName, raw: Record<string, unknown>): Promise<CheckSummary> {
   // Validated here too, so a Schedule with bad arguments fails its run at once, naming the field.
   const input = parseOrFail(() => CheckInputSchema.safeParse({ ...raw, check }), `${check} check`);
-  const { alerts, ...found } = await runCheck(input);
+  // The workflow's clock, fixed in its history: every attempt of the check judges this moment.
+  const { alerts, ...found } = await runCheck(input, { asOf: new Date().toISOString() });
   for (let i = 0; i < alerts.length; i += ALERT_BATCH) await sendAlerts(alerts.slice(i, i + ALERT_BATCH));
   return { ...found, alertsSent: alerts.length, alertKeys: alerts.map((a) => a.idempotencyKey) };
 }

@@ -4,12 +4,13 @@
 // with a stand-in `sendAlerts` that records its calls (the notifier's side effect, at the edge).
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
-import { CHECK_WORKFLOW_TYPES, LOG_CLEANUP_WORKFLOW_TYPE, type CheckSummary, type LogCleanupSummary } from '../../src/contracts/checks.js';
+import { CHECK_WORKFLOW_TYPES, LOG_CLEANUP_WORKFLOW_TYPE, type CheckResult, type CheckSummary, type LogCleanupSummary } from '../../src/contracts/checks.js';
 import type { Alert } from '../../src/monitoring/alerts.js';
 import { deleteCheckSchedules, installCheckSchedules, listCheckSchedules } from '../../src/monitoring/check-schedules.js';
 import { endExecution, startExecution } from '../../src/store/api-executions.js';
@@ -28,6 +29,7 @@ let connection: Connection;
 let client: Client;
 let worker: Worker;
 let running: Promise<void>;
+let activities: ReturnType<typeof createActivities>;
 const taskQueue = uniqueName('checks');
 const sent: Alert[][] = [];
 const sentKeys = () => sent.flat().map((a) => a.idempotencyKey);
@@ -37,7 +39,7 @@ beforeAll(async () => {
   workerConnection = await NativeConnection.connect({ address: stack().temporalAddress });
   connection = await Connection.connect({ address: stack().temporalAddress });
   client = new Client({ connection, namespace: stack().namespace });
-  const activities = createActivities({ client, dbtBin: stack().dbtBin, dbtEnv: process.env, signalConcurrency: 4, stopGraceMs: 1000, heartbeatIntervalMs: 1000, store: pool });
+  activities = createActivities({ client, dbtBin: stack().dbtBin, dbtEnv: process.env, signalConcurrency: 4, stopGraceMs: 1000, heartbeatIntervalMs: 1000, store: pool });
   worker = await Worker.create({
     connection: workerConnection,
     namespace: stack().namespace,
@@ -161,6 +163,34 @@ describe('failureRateCheck', () => {
     // The default rule judges only pipelines with 5 executions or more in the window.
     const byDefault = await runCheck('failures');
     expect(byDefault.findings.map((f) => f.pipeline_id)).not.toContain(p.id);
+  });
+});
+
+describe('a retried check activity', () => {
+  it('still returns what an earlier attempt of the same moment logged (it may have died before reporting)', async () => {
+    const stale = await newPipeline({ freshness: [1, 'hour'], lastInsert: ago(3 * HOUR) });
+    const p = await newPipeline({ timeliness: [5, 'minute'] });
+    const late = await execution(p.id, ago(20 * MIN));
+    const asOf = new Date().toISOString();
+    const attempt = (n: number, check: 'freshness' | 'timeliness', at = asOf): Promise<CheckResult> =>
+      new MockActivityEnvironment({ attempt: n }).run(activities.runCheck, { check }, { asOf: at }) as Promise<CheckResult>;
+
+    const firstF = await attempt(1, 'freshness');
+    const firstT = await attempt(1, 'timeliness');
+    expect(firstF.findings.map((f) => f.pipeline_id)).toContain(stale.id);
+    expect(firstT.findings.map((f) => f.pipeline_execution_id)).toContain(late);
+
+    // The retry of the same moment: logged already, yet listed and alerted again, with the same keys.
+    const retryF = await attempt(2, 'freshness');
+    const retryT = await attempt(2, 'timeliness');
+    expect(retryF.alerts.map((a) => a.idempotencyKey)).toEqual(expect.arrayContaining(firstF.alerts.map((a) => a.idempotencyKey)));
+    expect(retryT.alerts.map((a) => a.idempotencyKey)).toContain(`timeliness:${late}`);
+    expect(retryT.findings.find((f) => f.pipeline_execution_id === late)).toMatchObject({ pipeline_id: p.id, execution_status: 'running', due_by: firstT.findings.find((f) => f.pipeline_execution_id === late)!.due_by });
+
+    // A later run (another moment) does not repeat them.
+    const later = new Date(Date.parse(asOf) + 1000).toISOString();
+    expect((await attempt(1, 'freshness', later)).findings.map((f) => f.pipeline_id)).not.toContain(stale.id);
+    expect((await attempt(2, 'timeliness', later)).findings.map((f) => f.pipeline_execution_id)).not.toContain(late);
   });
 });
 
