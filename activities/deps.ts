@@ -1,5 +1,6 @@
 // What the activities need from the worker: injected, so tests can swap parts.
 import type { Client } from '@temporalio/client';
+import type { Notifier } from '../src/monitoring/notifier.js';
 import type { Pool } from '../src/store/db.js';
 
 export interface ActivityDeps {
@@ -17,4 +18,6 @@ export interface ActivityDeps {
   heartbeatIntervalMs: number;
   /** Watcher's metadata database; recording is off without one. */
   store?: Pool;
+  /** Alert channels; loaded from the worker's environment on first use when absent. */
+  notifier?: Notifier;
 }

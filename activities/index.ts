@@ -1,6 +1,7 @@
 // The worker's activities, bound to their dependencies. Workflows import the *type* only.
 import type { ActivityDeps } from './deps.js';
 import { cleanupLogs, runCheck } from './checks.js';
+import { sendAlerts } from './alerts.js';
 import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
 import { recordBuildStart, recordExecutions } from './record.js';
 import { rerunNode } from './rerun-node.js';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     recordExecutions: recordExecutions.bind(null, deps),
     runCheck: runCheck.bind(null, deps),
     cleanupLogs: cleanupLogs.bind(null, deps),
+    sendAlerts: sendAlerts.bind(null, deps),
   };
 }
 
@@ -29,3 +31,4 @@ export type { RunBuildInput, RunBuildResult } from './run-build.js';
 export type { RerunNodeInput, RerunNodeResult } from './rerun-node.js';
 export type { NotifyConsumersInput, UpstreamOutcome } from './consumers.js';
 export type { RecordBuildStartInput, RecordBuildStartResult } from './record.js';
+export type { SendAlertsResult } from './alerts.js';

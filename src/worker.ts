@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
 import { DBT_STOP_GRACE_MS, HEARTBEAT_INTERVAL_MS } from './contracts/timeouts.js';
+import { createNotifier, loadNotifierConfig } from './monitoring/notifier.js';
 import { createPool } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
@@ -72,6 +73,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     stopGraceMs: options.activityDeps?.stopGraceMs ?? DBT_STOP_GRACE_MS,
     heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
     store: options.activityDeps?.store,
+    // Read now, so a webhook URL that does not parse stops the worker at start, naming the variable.
+    notifier: options.activityDeps?.notifier ?? createNotifier(loadNotifierConfig()),
   };
   limitWorkflowThreadHeap();
   return Worker.create({

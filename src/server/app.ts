@@ -7,7 +7,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { LoggerOptions } from 'pino';
-import { findLiveToken, scopeAllows, type ApiScope } from '../store/tokens.js';
+import { scopeAllows, type ApiScope } from '../store/tokens.js';
+import { TokenCache } from './token-cache.js';
 import type { ServerDeps } from './deps.js';
 import { ApiError, errorBody, handleError } from './errors.js';
 import { buildRoutes } from './routes/builds.js';
@@ -53,7 +54,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
     logger: options.logger === undefined || options.logger === false ? false : { ...(options.logger === true ? {} : options.logger), redact: ['req.headers.authorization', 'req.headers.cookie'] },
     requestIdHeader: 'x-request-id',
     // Path parameters are validated by the routes (address names go up to 1,024 characters).
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -94,6 +95,11 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   app.get('/openapi.json', { schema: { hide: true }, config: { scope: 'none' } }, () => app.swagger());
 
   // Auth before anything else reads the request (rate limiting keys on the token's name).
+  const tokens = new TokenCache(deps.pool);
+  if (options.auth === 'tokens') {
+    await tokens.start();
+    app.addHook('onClose', () => tokens.close());
+  }
   app.addHook('onRequest', async (request) => {
     const needed = request.routeOptions.config?.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
     if (request.url.startsWith('/docs')) return;
@@ -101,7 +107,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
     const header = request.headers.authorization;
     const match = header ? BEARER.exec(header) : null;
     if (!match) throw new ApiError(401, 'unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (create one with `watcher token create`)');
-    const token = await findLiveToken(deps.pool, match[1]!);
+    const token = await tokens.lookup(match[1]!);
     if (!token) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
     if (!scopeAllows(token.scope, needed)) throw new ApiError(403, 'forbidden', `token "${token.name}" has scope ${token.scope}; this route needs ${needed}`);
     request.tokenName = token.name;

@@ -46,10 +46,17 @@ export async function createToken(pool: Pool, name: string, scope: ApiScope): Pr
   }
 }
 
-/** Revoke a token by name; false when no live token has that name. */
+/** Servers cache live tokens and forget them all when this channel is notified. */
+export const TOKEN_REVOKED_CHANNEL = 'watcher_api_token_revoked';
+
+/** Revoke a token by name; false when no live token has that name. Servers hear of it at commit (NOTIFY). */
 export async function revokeToken(pool: Pool, name: string): Promise<boolean> {
-  const r = await pool.query('UPDATE api_token SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL', [name]);
-  return (r.rowCount ?? 0) > 0;
+  const r = await pool.query<{ n: number }>(
+    `WITH revoked AS (UPDATE api_token SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING id)
+     SELECT count(*)::int AS n, pg_notify($2, '') FROM revoked`,
+    [name, TOKEN_REVOKED_CHANNEL],
+  );
+  return r.rows[0]!.n > 0;
 }
 
 export async function listTokens(pool: Pool): Promise<TokenInfo[]> {

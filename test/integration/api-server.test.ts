@@ -48,6 +48,21 @@ describe('auth', () => {
     expect((await api.call('GET', '/pipeline', { token })).status).toBe(401);
   });
 
+  it('refuses a token the server has cached as soon as it is revoked (NOTIFY), within a bound', async () => {
+    const token = await api.token('read');
+    const name = (await listTokens(api.db.pool)).at(-1)!.name;
+    expect((await api.call('GET', '/pipeline', { token })).status).toBe(200);
+    expect((await api.call('GET', '/pipeline', { token })).status).toBe(200); // now served from the cache
+    expect(await revokeToken(api.db.pool, name)).toBe(true);
+    const deadline = Date.now() + 5_000;
+    let status = 200;
+    while (status !== 401 && Date.now() < deadline) {
+      status = (await api.call('GET', '/pipeline', { token })).status;
+      if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(status).toBe(401);
+  });
+
   it('enforces scopes per route: a read token cannot write', async () => {
     const read = await api.token('read');
     const r = await api.call('POST', '/pipeline', { token: read, body: { name: 'scoped', pipeline_type_name: 'extract' } });
