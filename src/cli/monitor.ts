@@ -117,6 +117,7 @@ export function renderCheckSummary(summary: CheckSummary): string {
   lines.push(renderTable(columns.map(([h]) => h), summary.findings.map((f) => columns.map(([, cell]) => String(cell(f) ?? '')))));
   const listed = summary.check === 'freshness' && summary.found > summary.findings.length ? ` (listed: the ${summary.findings.length} new; the others were alerted before)` : '';
   lines.push(`${summary.check}: ${summary.evaluated} evaluated, ${summary.found} ${FOUND_WORD[summary.check]}${listed}; ${summary.alertsSent} alert(s) sent${summary.truncated ? '; list truncated, see --json' : ''}`);
+  for (const e of summary.alertErrors ?? []) lines.push(`alerts not delivered: ${e}`);
   return lines.join('\n');
 }
 

@@ -71,9 +71,12 @@ export interface CheckResult {
 
 /** A check workflow's result. */
 export interface CheckSummary extends Omit<CheckResult, 'alerts'> {
+  /** Alerts handed to the notifier (it skips a key it delivered before, on each channel). */
   alertsSent: number;
   /** The alerts' keys, in order (what the notifier deduplicates on). */
   alertKeys: string[];
+  /** Why some alerts were not delivered (a channel rejected them: 4xx, or its config is wrong). */
+  alertErrors?: string[];
 }
 
 export interface LogCleanupSummary {

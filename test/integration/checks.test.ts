@@ -166,6 +166,31 @@ describe('failureRateCheck', () => {
   });
 });
 
+describe('with the real notifier (the shared worker, its default log channel)', () => {
+  it('delivers each alert once, however often the check runs', async () => {
+    const stale = await newPipeline({ freshness: [1, 'hour'], lastInsert: ago(2 * HOUR) });
+    const failing = await newPipeline();
+    for (let i = 0; i < 5; i++) await execution(failing.id, ago((i + 2) * HOUR), { at: ago((i + 2) * HOUR - MIN), ok: i === 0 });
+    const onShared = (type: string) =>
+      client.workflow.execute<(a: Record<string, unknown>) => Promise<CheckSummary>>(type, { taskQueue: stack().taskQueue, workflowId: uniqueName('check-shared'), args: [{}] });
+
+    const fresh = await onShared(CHECK_WORKFLOW_TYPES.freshness);
+    const key = fresh.alertKeys.find((k) => k.startsWith(`freshness:${stale.id}:`))!;
+    expect(key).toBeDefined();
+    // The failure-rate rule logs nothing itself: its key (pipeline, window) is what keeps it to one alert.
+    const first = await onShared(CHECK_WORKFLOW_TYPES.failures);
+    const second = await onShared(CHECK_WORKFLOW_TYPES.failures);
+    const rateKey = first.alertKeys.find((k) => k.startsWith(`failure_rate:${failing.id}:`))!;
+    expect(second.alertKeys).toContain(rateKey);
+
+    const delivered = await pool.query<{ idempotency_key: string; status: string; attempts: number }>(
+      'SELECT idempotency_key, status, attempts FROM alert_delivery WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key',
+      [[key, rateKey]],
+    );
+    expect(delivered.rows.map((r) => [r.idempotency_key, r.status])).toEqual([[rateKey, 'delivered'], [key, 'delivered']].sort((a, b) => a[0]!.localeCompare(b[0]!)));
+  });
+});
+
 describe('a retried check activity', () => {
   it('still returns what an earlier attempt of the same moment logged (it may have died before reporting)', async () => {
     const stale = await newPipeline({ freshness: [1, 'hour'], lastInsert: ago(3 * HOUR) });
