@@ -1,5 +1,6 @@
 // The worker's activities, bound to their dependencies. Workflows import the *type* only.
 import type { ActivityDeps } from './deps.js';
+import { cleanupLogs, runCheck } from './checks.js';
 import { sendAlerts } from './alerts.js';
 import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
 import { recordBuildStart, recordExecutions } from './record.js';
@@ -17,6 +18,8 @@ export function createActivities(deps: ActivityDeps) {
     waitForWorkflowClose: waitForWorkflowClose.bind(null, deps),
     recordBuildStart: recordBuildStart.bind(null, deps),
     recordExecutions: recordExecutions.bind(null, deps),
+    runCheck: runCheck.bind(null, deps),
+    cleanupLogs: cleanupLogs.bind(null, deps),
     sendAlerts: sendAlerts.bind(null, deps),
   };
 }

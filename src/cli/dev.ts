@@ -11,6 +11,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { PROJECT_ROOT } from '../toolchain.js';
 import { bundleWorkflows, createWorker } from '../worker.js';
 import { buildCommand } from './build.js';
+import { installMonitoring, installMonitoringOnStack, renderCheckSchedules } from './monitor.js';
 import { DEFAULT_API_PORT, startServer, type RunningServer } from '../server/serve.js';
 
 export interface DevPorts {
@@ -77,6 +78,8 @@ export async function devCommand(ports: DevPorts, options: { worker: boolean }):
   try {
     parts.api = await startStackApi(stack, apiPort, { writeDevFile: true });
     if (options.worker) Object.assign(parts, await startStackWorker(stack));
+    // Monitoring: the checks run themselves on this stack (idempotent: updates the Schedules of an earlier run).
+    await installMonitoringOnStack(loadConfig({ temporalAddress: stack.file.temporalAddress, namespace: stack.file.namespace, taskQueue: stack.file.taskQueue }));
     console.error(
       [
         'watcher: dev stack running',
@@ -150,6 +153,8 @@ export async function demoCommand(): Promise<number> {
     let code: number;
     try {
       code = await buildCommand(client, config, { projectDir }, { progress: true, json: false });
+      // Monitoring: the demo ends by installing the check Schedules and showing them.
+      console.log(`\ncheck schedules (watcher monitor list; run one now: watcher check freshness):\n${renderCheckSchedules((await installMonitoring(client, { taskQueue: config.taskQueue })).views)}`);
     } finally {
       await close();
     }

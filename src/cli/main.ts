@@ -10,6 +10,7 @@ import { ensureSdkToolchain, ensureToolchain, SdkToolchainError } from '../toolc
 import { runWorker } from '../worker.js';
 import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
+import { checkCommand, monitorCommand } from './monitor.js';
 import { runsCommand } from './runs.js';
 import { scheduleCommand } from './schedule.js';
 import { serveCommand, tokenCommand } from './serve.js';
@@ -155,6 +156,8 @@ program.addCommand(runsCommand());
 program.addCommand(serveCommand());
 program.addCommand(tokenCommand());
 program.addCommand(scheduleCommand());
+program.addCommand(monitorCommand());
+program.addCommand(checkCommand());
 
 program
   .command('status')

@@ -121,3 +121,36 @@ export async function runFreshnessCheck(pool: Pool, now = new Date()): Promise<F
       })),
   };
 }
+
+interface LoggedRow {
+  pipeline_id: number;
+  name: string;
+  last_dml_timestamp: Date;
+  freshness_number: number;
+  freshness_datepart: Datepart;
+  used_child_config: boolean;
+}
+
+/**
+ * The stale findings that a run evaluating at `evaluatedAt` logged. A retried run of the same
+ * moment (its activity committed, then its worker died before reporting) finds them logged
+ * already: this is how it still alerts them, so a crash never loses an alert.
+ */
+export async function freshnessAlertsLoggedAt(pool: Pool, evaluatedAt: Date): Promise<FreshnessAlert[]> {
+  const rows = await pool.query<LoggedRow>(
+    `SELECT l.pipeline_id, p.name, l.last_dml_timestamp, l.freshness_number, l.freshness_datepart, l.used_child_config
+     FROM freshness_pipeline_log l JOIN pipeline p ON p.id = l.pipeline_id
+     WHERE l.evaluation_timestamp = $1
+     ORDER BY l.pipeline_id`,
+    [evaluatedAt],
+  );
+  return rows.rows.map((r) => ({
+    pipeline_id: r.pipeline_id,
+    pipeline_name: r.name,
+    last_dml_timestamp: r.last_dml_timestamp.toISOString(),
+    due_by: addDatepart(r.last_dml_timestamp, r.freshness_number, r.freshness_datepart).toISOString(),
+    freshness_number: r.freshness_number,
+    freshness_datepart: r.freshness_datepart,
+    used_child_config: r.used_child_config,
+  }));
+}

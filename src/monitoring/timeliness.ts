@@ -111,8 +111,9 @@ export async function runTimelinessCheck(pool: Pool, lookbackMinutes = DEFAULT_L
   if (late.length === 0) return { ...report, new_alerts: [] };
 
   const inserted = await pool.query<{ pipeline_execution_id: number }>(
-    `INSERT INTO timeliness_pipeline_execution_log (pipeline_execution_id, pipeline_id, duration_seconds, seconds_threshold, execution_status, timely_number, timely_datepart, used_child_config)
-     SELECT * FROM unnest($1::bigint[], $2::int[], $3::numeric[], $4::int[], $5::text[], $6::int[], $7::datepart[], $8::bool[])
+    // created_at is the evaluation moment, so a retried run of the same moment finds what it logged (timelinessAlertsLoggedAt).
+    `INSERT INTO timeliness_pipeline_execution_log (pipeline_execution_id, pipeline_id, duration_seconds, seconds_threshold, execution_status, timely_number, timely_datepart, used_child_config, created_at)
+     SELECT u.*, $9::timestamptz FROM unnest($1::bigint[], $2::int[], $3::numeric[], $4::int[], $5::text[], $6::int[], $7::datepart[], $8::bool[]) AS u
      ON CONFLICT (pipeline_execution_id) DO NOTHING
      RETURNING pipeline_execution_id`,
     [
@@ -124,6 +125,7 @@ export async function runTimelinessCheck(pool: Pool, lookbackMinutes = DEFAULT_L
       late.map((l) => l.decision.threshold.number),
       late.map((l) => l.decision.threshold.datepart),
       late.map((l) => l.decision.threshold.usedChildConfig),
+      now,
     ],
   );
   const newlyLogged = new Set(inserted.rows.map((r) => r.pipeline_execution_id));
@@ -145,4 +147,48 @@ export async function runTimelinessCheck(pool: Pool, lookbackMinutes = DEFAULT_L
         used_child_config: decision.threshold.usedChildConfig,
       })),
   };
+}
+
+interface LoggedRow {
+  pipeline_execution_id: number;
+  pipeline_id: number;
+  name: string;
+  start_date: Date;
+  duration_seconds: number;
+  seconds_threshold: number;
+  execution_status: 'running' | 'completed';
+  timely_number: number;
+  timely_datepart: Datepart;
+  used_child_config: boolean;
+}
+
+/**
+ * The late executions that a run evaluating at `evaluatedAt` logged: a retried run of the same
+ * moment (its activity committed, then its worker died before reporting) finds them logged
+ * already and no longer a candidate; this is how it still alerts them.
+ */
+export async function timelinessAlertsLoggedAt(pool: Pool, evaluatedAt: Date): Promise<TimelinessAlert[]> {
+  const rows = await pool.query<LoggedRow>(
+    `SELECT l.pipeline_execution_id, l.pipeline_id, p.name, e.start_date, l.duration_seconds, l.seconds_threshold, l.execution_status,
+            l.timely_number, l.timely_datepart, l.used_child_config
+     FROM timeliness_pipeline_execution_log l
+     JOIN pipeline_execution e ON e.id = l.pipeline_execution_id
+     JOIN pipeline p ON p.id = l.pipeline_id
+     WHERE l.created_at = $1
+     ORDER BY l.pipeline_execution_id`,
+    [evaluatedAt],
+  );
+  return rows.rows.map((r) => ({
+    pipeline_execution_id: r.pipeline_execution_id,
+    pipeline_id: r.pipeline_id,
+    pipeline_name: r.name,
+    execution_status: r.execution_status,
+    start_date: r.start_date.toISOString(),
+    due_by: addDatepart(r.start_date, r.timely_number, r.timely_datepart).toISOString(),
+    duration_seconds: r.duration_seconds,
+    seconds_threshold: r.seconds_threshold,
+    timely_number: r.timely_number,
+    timely_datepart: r.timely_datepart,
+    used_child_config: r.used_child_config,
+  }));
 }
