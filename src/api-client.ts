@@ -1,17 +1,29 @@
 // A typed client for Watcher's HTTP API: its dbt builds and the etl-watcher metadata routes.
-// Only fetch: no server code (fastify, pg) is imported, so it runs anywhere Node 20 runs.
+// Only fetch: no server code (fastify, pg) is loaded (type imports are erased), so it runs
+// anywhere Node 20 runs.
 //
 //   const watcher = new Watcher({ baseUrl: 'http://127.0.0.1:8300', token: process.env.WATCHER_API_TOKEN });
 //   const { buildId } = await watcher.startBuild({ projectDir: '/abs/path/to/project' });
 //   const build = await watcher.waitForBuild(buildId, { timeoutMs: 600_000 });
 import type { BuildInputRaw } from './contracts/build-input.js';
 import type { BuildProgress } from './contracts/messages.js';
+import type { FreshnessReport } from './monitoring/freshness.js';
+import type { TimelinessReport } from './monitoring/timeliness.js';
+import type { ExecutionView as PipelineExecution } from './store/api-executions.js';
+import type { PipelineInput as PipelineConfig } from './store/catalog.js';
 
-// Types only from the contracts (erased at runtime): the same definitions the workflows use.
+// Types only (erased at runtime, so no server code is loaded): the same definitions the
+// workflows, the store and the checks use, so the client cannot drift from the routes.
 export type { BuildProgress, NodeProgress } from './contracts/messages.js';
+export type { Datepart } from './contracts/node-config.js';
+/** What `POST /pipeline` takes (the body the etl-watcher SDK sends). */
+export type { PipelineInput as PipelineConfig } from './store/catalog.js';
+/** An execution as `GET /pipeline_execution/{id}` returns it (its direct children too). */
+export type { ExecutionView as PipelineExecution } from './store/api-executions.js';
+export type { FreshnessReport } from './monitoring/freshness.js';
+export type { TimelinessReport } from './monitoring/timeliness.js';
 
 export type ExecutionStatus = 'running' | 'success' | 'warn' | 'error' | 'fail' | 'skipped' | 'not_run' | 'canceled';
-export type Datepart = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
 
 // --- Watcher's own resources (GET/POST /builds, /node_executions, /lineage, /watermarks) ---
 
@@ -101,18 +113,6 @@ export interface PipelineWatermark {
 
 // --- etl-watcher's routes (the same shapes its Python SDK sends and reads) ---
 
-export interface PipelineConfig {
-  name: string;
-  pipeline_type_name: string;
-  pipeline_metadata?: Record<string, unknown> | null;
-  freshness_number?: number | null;
-  freshness_datepart?: Datepart | null;
-  timeliness_number?: number | null;
-  timeliness_datepart?: Datepart | null;
-  /** Opaque; kept as sent. */
-  next_watermark?: string | null;
-}
-
 export interface SyncedPipeline {
   id: number;
   active: boolean;
@@ -151,64 +151,6 @@ export interface EndExecutionInput {
   soft_deletes?: number | null;
   total_rows?: number | null;
   execution_metadata?: Record<string, unknown> | null;
-}
-
-/** An execution as `GET /pipeline_execution/{id}` returns it (its direct children too). */
-export interface PipelineExecution {
-  id: number;
-  parent_id: number | null;
-  pipeline_id: number;
-  status: string;
-  start_date: string;
-  end_date: string | null;
-  duration_seconds: number | null;
-  completed_successfully: boolean | null;
-  inserts: number | null;
-  updates: number | null;
-  soft_deletes: number | null;
-  total_rows: number | null;
-  /** total_rows per second. */
-  throughput: number | null;
-  watermark: string | null;
-  next_watermark: string | null;
-  execution_metadata: Record<string, unknown> | null;
-  anomaly_flags: Record<string, unknown> | null;
-}
-
-export interface FreshnessReport {
-  status: 'completed';
-  evaluated: number;
-  skipped: number;
-  stale: number;
-  new_alerts: Array<{
-    pipeline_id: number;
-    pipeline_name: string;
-    last_dml_timestamp: string;
-    due_by: string;
-    freshness_number: number;
-    freshness_datepart: Datepart;
-    used_child_config: boolean;
-  }>;
-}
-
-export interface TimelinessReport {
-  status: 'completed';
-  lookback_minutes: number;
-  evaluated: number;
-  late: number;
-  new_alerts: Array<{
-    pipeline_execution_id: number;
-    pipeline_id: number;
-    pipeline_name: string;
-    execution_status: 'running' | 'completed';
-    start_date: string;
-    due_by: string;
-    duration_seconds: number;
-    seconds_threshold: number;
-    timely_number: number;
-    timely_datepart: Datepart;
-    used_child_config: boolean;
-  }>;
 }
 
 // --- the client ---

@@ -1,7 +1,8 @@
 // What freshness and timeliness share: which threshold applies to a pipeline (its own, else
 // its type's, else none) and calendar arithmetic for "N dateparts after a moment".
-export const DATEPARTS = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const;
-export type Datepart = (typeof DATEPARTS)[number];
+import type { Datepart } from '../contracts/node-config.js';
+
+export { DATEPARTS, type Datepart } from '../contracts/node-config.js';
 
 /** A number + datepart pair as stored on a pipeline or a pipeline type (both set or both null). */
 export interface CheckConfig {

@@ -1,6 +1,7 @@
 // Zod pieces shared by the routes. etl-watcher's conventions: top-level strings are trimmed
 // and lower-cased (names included), except watermarks, which are opaque strings kept as sent.
 import { z } from 'zod';
+import { DATEPARTS } from '../contracts/node-config.js';
 
 // Postgres cannot store NUL in text: refuse it here, naming the field, rather than fail later.
 const noNul = { message: 'must not contain a NUL character' };
@@ -12,7 +13,6 @@ export const lowerName = (max = 150) => z.string().trim().toLowerCase().min(1).m
 /** A watermark: any opaque string of at most 50 characters, kept exactly as sent. */
 export const watermark = z.string().max(50).refine(hasNoNul, noNul);
 
-export const DATEPARTS = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const;
 /** A datepart in any case, trimmed (etl-watcher lower-cases every string); stored lower-case. */
 export const datepart = z
   .string()

@@ -35,21 +35,21 @@ import {
 import type { Api } from '../app.js';
 import type { ServerDeps } from '../deps.js';
 import { ApiError, conflict, invalid, notFound } from '../errors.js';
-import { DATEPARTS, datepart, errorResponses, jsonObject, lowerName, positiveInt, watermark } from '../schemas.js';
+import { DATEPARTS } from '../../contracts/node-config.js';
+import { datepart, errorResponses, jsonObject, lowerName, positiveInt, watermark } from '../schemas.js';
 
 // ---------------------------------------------------------------- input pieces
 
 const INT4_MAX = 2_147_483_647;
-// Postgres text and jsonb cannot hold the NUL character: refuse it here (a 422 naming the
-// field) rather than let the insert fail with a 500.
+// Postgres jsonb cannot hold the NUL character: refuse it here (a 422 naming the field)
+// rather than let the insert fail. Names and watermarks are refused by the shared schemas.
 const NO_NUL = 'must not contain the NUL character (\\u0000)';
-const text = (max?: number) => lowerName(max).refine((s) => !s.includes('\u0000'), NO_NUL);
 const json = jsonObject.refine((o) => !JSON.stringify(o).includes('\\u0000'), NO_NUL);
 /** An id of an integer-keyed table (pipeline, address, rule, ...). */
 const rowId = z.number().int().positive().max(INT4_MAX);
 const idParams = z.object({ id: z.coerce.number().int().positive().max(INT4_MAX) });
 /** etl-watcher's SDK types watermarks as str | int: an integer is stored as its decimal string. */
-const watermarkIn = z.union([watermark.refine((s) => !s.includes('\u0000'), NO_NUL), z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)]).transform((w) => String(w));
+const watermarkIn = z.union([watermark, z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)]).transform((w) => String(w));
 const metric = z.string().trim().toLowerCase().pipe(z.enum(ANOMALY_METRICS));
 const page = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('rows per page (1-1000, default 100)'),
@@ -155,8 +155,8 @@ const LineageResponse = z.object({ pipeline_id: z.number().int(), lineage_relati
 
 const PipelinePost = z
   .object({
-    name: text(512),
-    pipeline_type_name: text(),
+    name: lowerName(512),
+    pipeline_type_name: lowerName(),
     pipeline_metadata: json.nullish(),
     ...intervalFields,
     next_watermark: watermarkIn.nullish(),
@@ -168,8 +168,8 @@ const PipelinePatch = z
   .object({
     id: rowId.optional(),
     pipeline_id: rowId.optional().describe("the SDK's update_pipeline_next_watermark names the pipeline so; same as id"),
-    name: text(512).optional(),
-    pipeline_type_name: text().optional(),
+    name: lowerName(512).optional(),
+    pipeline_type_name: lowerName().optional(),
     active: z.boolean().optional(),
     mute_freshness_check: z.boolean().optional(),
     mute_timeliness_check: z.boolean().optional(),
@@ -189,7 +189,7 @@ const PipelinePatch = z
 
 const PipelineTypePost = z
   .object({
-    name: text(),
+    name: lowerName(),
     ...intervalFields,
     mute_freshness_check: z.boolean().optional(),
     mute_timeliness_check: z.boolean().optional(),
@@ -200,7 +200,7 @@ const PipelineTypePost = z
 const PipelineTypePatch = z
   .object({
     id: rowId.optional(),
-    name: text().optional(),
+    name: lowerName().optional(),
     ...intervalFields,
     mute_freshness_check: z.boolean().optional(),
     mute_timeliness_check: z.boolean().optional(),
@@ -208,22 +208,22 @@ const PipelineTypePatch = z
   .strict()
   .superRefine(pairsTogether(true));
 
-const AddressTypePost = z.object({ name: text(), group_name: text() }).strict();
-const AddressTypePatch = z.object({ id: rowId.optional(), name: text().optional(), group_name: text().optional() }).strict();
+const AddressTypePost = z.object({ name: lowerName(), group_name: lowerName() }).strict();
+const AddressTypePatch = z.object({ id: rowId.optional(), name: lowerName().optional(), group_name: lowerName().optional() }).strict();
 
 // 256: the longest name whose `a.b.c` parts always fit the 256-character columns.
 const addressFields = {
-  database_name: text(256).nullish(),
-  schema_name: text(256).nullish(),
-  table_name: text(256).nullish(),
-  primary_key: text(256).nullish(),
+  database_name: lowerName(256).nullish(),
+  schema_name: lowerName(256).nullish(),
+  table_name: lowerName(256).nullish(),
+  primary_key: lowerName(256).nullish(),
   address_metadata: json.nullish(),
 };
 const AddressPost = z
-  .object({ name: text(256), address_type_name: text(), address_type_group_name: text(), ...addressFields })
+  .object({ name: lowerName(256), address_type_name: lowerName(), address_type_group_name: lowerName(), ...addressFields })
   .strict();
 const AddressPatch = z
-  .object({ id: rowId.optional(), name: text(256).optional(), address_type_id: rowId.optional(), ...addressFields })
+  .object({ id: rowId.optional(), name: lowerName(256).optional(), address_type_id: rowId.optional(), ...addressFields })
   .strict();
 
 const LineagePost = z
