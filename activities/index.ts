@@ -3,7 +3,7 @@ import type { ActivityDeps } from './deps.js';
 import { cleanupLogs, runCheck } from './checks.js';
 import { sendAlerts } from './alerts.js';
 import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
-import { recordBuildStart, recordExecutions } from './record.js';
+import { recordBuildStart, recordExecutions, timelinessOf } from './record.js';
 import { rerunNode } from './rerun-node.js';
 import { resolveBuildGraph } from './resolve-build-graph.js';
 import { runBuild } from './run-build.js';
@@ -18,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     waitForWorkflowClose: waitForWorkflowClose.bind(null, deps),
     recordBuildStart: recordBuildStart.bind(null, deps),
     recordExecutions: recordExecutions.bind(null, deps),
+    timelinessOf: timelinessOf.bind(null, deps),
     runCheck: runCheck.bind(null, deps),
     cleanupLogs: cleanupLogs.bind(null, deps),
     sendAlerts: sendAlerts.bind(null, deps),

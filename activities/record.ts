@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { AddressSpec } from '../src/contracts/messages.js';
 import type { NodeConfig } from '../src/contracts/node-config.js';
 import { FailureTypes } from '../src/contracts/status.js';
+import { logFinishedLate, timelinessSettingsOf, type TimelinessSettings } from '../src/monitoring/timeliness.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
 import { isTransientDbError, withTransaction } from '../src/store/db.js';
 import { ParentNotRecordedError, recordExecutions as storeExecutions } from '../src/store/executions.js';
@@ -31,13 +32,15 @@ export interface RecordBuildStartResult {
   watermark: string | null;
   pipelinesWritten: number;
   lineageChanged: number;
+  /** The build pipeline's timeliness thresholds (its own, its type's), null when none or muted: the build's timer. */
+  timeliness?: TimelinessSettings | null;
 }
 
 export async function recordBuildStart(deps: ActivityDeps, input: RecordBuildStartInput): Promise<RecordBuildStartResult> {
   const store = deps.store;
   if (!store) return { recorded: false, watermark: null, pipelinesWritten: 0, lineageChanged: 0 };
   try {
-    const { watermark, written } = await withTransaction(store, async (client) => {
+    const { watermark, written, timeliness } = await withTransaction(store, async (client) => {
       // A node without settings still gets its config synced (to the defaults): config as code.
       const synced = await syncPipelines(client, [
         { name: input.root.pipeline.name, type: input.root.pipeline.type, config: {} },
@@ -45,7 +48,8 @@ export async function recordBuildStart(deps: ActivityDeps, input: RecordBuildSta
       ]);
       const current = await setNextWatermark(client, synced.ids.get(input.root.pipeline.name)!, input.nextWatermark);
       await storeExecutions(client, [{ ...input.root, watermark: current ?? undefined, nextWatermark: input.nextWatermark }]);
-      return { watermark: current, written: synced.written.length };
+      const timeliness = await timelinessSettingsOf(client, input.root.pipeline);
+      return { watermark: current, written: synced.written.length, timeliness };
     });
     const { addresses, pipelines } = input.lineage;
     const expanded: PipelineLineage[] = pipelines.map((p) => ({
@@ -54,17 +58,39 @@ export async function recordBuildStart(deps: ActivityDeps, input: RecordBuildSta
       targets: p.targets.map((n) => addresses[n]!),
     }));
     const lineage = await withTransaction(store, (client) => syncLineage(client, expanded));
-    return { recorded: true, watermark, pipelinesWritten: written, lineageChanged: lineage.changedPipelines.length };
+    return { recorded: true, watermark, pipelinesWritten: written, lineageChanged: lineage.changedPipelines.length, timeliness };
   } catch (err) {
     return classify(err);
   }
+}
+
+/**
+ * A timer's thresholds for one pipeline when its execution starts (the consumer's local activity):
+ * what the check judges by, so a muted pipeline or type never alerts. No store: the node's own
+ * `meta.watcher` settings.
+ */
+export async function timelinessOf(
+  deps: ActivityDeps,
+  pipeline: Parameters<typeof timelinessSettingsOf>[1],
+): Promise<TimelinessSettings | null> {
+  if (!deps.store) {
+    const own = pipeline.fallback?.timeliness;
+    return own && !pipeline.fallback?.muted ? { own, type: { number: null, datepart: null } } : null;
+  }
+  return timelinessSettingsOf(deps.store, pipeline);
 }
 
 export async function recordExecutions(deps: ActivityDeps, input: { records: ExecutionRecord[] }): Promise<{ recorded: boolean; written: number }> {
   const store = deps.store;
   if (!store) return { recorded: false, written: 0 };
   try {
-    const result = await withTransaction(store, (client) => storeExecutions(client, input.records));
+    const result = await withTransaction(store, async (client) => {
+      const stored = await storeExecutions(client, input.records);
+      // Ends watched by a timer: a late success is logged now, once (the alert was its workflow's).
+      const watched = input.records.filter((r) => r.timelinessWatched && r.endDate).map((r) => stored.ids.get(r.key)!);
+      await logFinishedLate(client, watched);
+      return stored;
+    });
     return { recorded: true, written: result.written };
   } catch (err) {
     return classify(err);

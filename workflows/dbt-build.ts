@@ -7,6 +7,7 @@ import {
   CancellationScope,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -53,6 +54,7 @@ import {
 import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
+import { EXACT_TIMELINESS_BUILD_PATCH, TimelinessTimer } from './timeliness-timer.js';
 
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
   // A queued build waits for the lock at most as long as a build may run.
@@ -85,6 +87,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   try {
     const plan = build.acceptPlan(await build.resolvePlan());
     const recordingStarted = build.recordStart(plan);
+    build.watchTimeliness(recordingStarted);
     if (build.asksForWatermark()) build.useWatermark(await recordingStarted);
     if (build.locksTarget()) build.holdTarget(await build.acquireTarget(plan));
     build.watchConsumers(await build.startConsumers(plan));
@@ -141,6 +144,8 @@ class Build {
   private guard: ChildWorkflowHandle<typeof dbtTargetGuard> | undefined;
   /** One promise per node group: it settles when every consumer of the group has ended. */
   private groupsEnded: Array<Promise<unknown>> = [];
+  /** Exact timeliness (patched): the build's own timer, and its consumers' (their inputs carry the build's key). */
+  private timeliness: TimelinessTimer | undefined;
 
   /** Before the first activity: the progress query, the groups' reports and the build's search attributes. */
   constructor(input: BuildInput) {
@@ -218,6 +223,20 @@ class Build {
     });
   }
 
+  /**
+   * After recordStart, not awaited: once the store says the build pipeline's threshold (its own or
+   * its type's, unless muted), a durable timer alerts at the moment the build runs past it.
+   */
+  watchTimeliness(started: Promise<RecordBuildStartResult | undefined>): void {
+    if (!patched(EXACT_TIMELINESS_BUILD_PATCH)) return;
+    const root = this.root!;
+    this.timeliness = new TimelinessTimer();
+    this.timeliness.arm(async () => {
+      const settings = (await started)?.timeliness;
+      return settings ? { pipelineName: root.pipeline.name, executionKey: root.key, startedAt: this.startTime, settings } : undefined;
+    });
+  }
+
   asksForWatermark(): boolean {
     return this.input.nextWatermark !== undefined;
   }
@@ -244,7 +263,7 @@ class Build {
   /** Start consumers before dbt runs: the build activity reports each node to its consumer. */
   startConsumers(plan: BuildPlan): Promise<Array<ChildWorkflowHandle<typeof dbtNodeGroup>>> {
     this.progress.phase = 'starting';
-    return startGroups(this.buildId, this.input, plan);
+    return startGroups(this.buildId, this.input, plan, this.timeliness ? this.buildKey : undefined);
   }
 
   watchConsumers(groups: Array<ChildWorkflowHandle<typeof dbtNodeGroup>>): void {
@@ -326,14 +345,17 @@ class Build {
     const root = this.root;
     if (!root) return;
     const progress = this.progress;
+    const endDate = new Date(Math.max(Date.now(), this.startTime.getTime()));
+    const watched = await this.timeliness?.stop({ endDate, succeeded: isPassingNodeStatus(status) });
     this.recording.add([
       {
         ...root,
         status: endedNodeStatus(status),
-        endDate: new Date(Math.max(Date.now(), this.startTime.getTime())).toISOString(),
+        endDate: endDate.toISOString(),
         totalRows: progress.nodes.reduce((sum, n) => sum + (n.rowsAffected ?? 0), 0),
         metadata: { ...root.metadata, invocation_id: progress.invocationId, dbt_exit_code: progress.dbtExitCode, counts: withCounts(progress).counts, error: progress.error },
         promoteWatermark: true,
+        ...(watched ? { timelinessWatched: true } : {}),
       },
     ]);
     await CancellationScope.nonCancellable(() => this.recording.drain());
@@ -416,7 +438,7 @@ async function lockTarget(plan: BuildPlan, input: BuildInput): Promise<ChildWork
 }
 
 /** Consumers go to node groups of at most `groupSize` (each group starts and watches its own). */
-async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan): Promise<Array<ChildWorkflowHandle<typeof dbtNodeGroup>>> {
+async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan, buildKey?: string): Promise<Array<ChildWorkflowHandle<typeof dbtNodeGroup>>> {
   const rerun = rerunFlagsOf(input);
   const consumers: NodeGroupInput['consumers'] = plan.nodes.map((node) => {
     const nodeInput: NodeInputRaw = {
@@ -433,7 +455,10 @@ async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan):
         tests: node.tests,
         ...(node.config?.active === false ? { active: false } : {}),
         ...(node.configError ? { configError: node.configError } : {}),
+        ...(buildKey !== undefined && node.config?.timeliness ? { timeliness: node.config.timeliness } : {}),
+        ...(buildKey !== undefined && node.config?.mute_timeliness_check ? { muteTimeliness: true } : {}),
       },
+      ...(buildKey !== undefined ? { buildKey } : {}),
       rerun,
       waitTimeoutSeconds: BUILD_WAIT_SECONDS,
     };

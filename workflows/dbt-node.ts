@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,12 +26,15 @@ import {
   consumerVerdict,
   FailuresNotRetried,
   FailureTypes,
+  isPassingNodeStatus,
   nodeFailure,
   nodeOutcomeOfFailure,
   type NodeStatus,
 } from '../src/contracts/status.js';
 import { HEARTBEAT_TIMEOUT_SECONDS, RERUN_HEARTBEAT_TIMEOUT_SECONDS, RERUN_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
+import { nodeExecutionKey, nodePipelineType, rerunExecutionKey, timesOf } from '../src/recording/records.js';
+import { EXACT_TIMELINESS_NODE_PATCH, timelinessOf, TimelinessTimer } from './timeliness-timer.js';
 
 const { rerunNode } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: RERUN_TIMEOUT_SECONDS * 1000,
@@ -60,12 +64,26 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
     setCurrentDetails(details);
   };
 
+  // Exact timeliness: from the node's start, a durable timer to its due moment (consumers of
+  // builds that pass their key; histories recorded before it replay without it).
+  const buildKey = input.buildKey;
+  const timeliness = buildKey !== undefined && patched(EXACT_TIMELINESS_NODE_PATCH) ? new TimelinessTimer() : undefined;
+  const watchTimeliness = (startedAt: string, executionKey: string) =>
+    timeliness?.arm(async () => {
+      const fallback = { timeliness: node.timeliness, muted: node.muteTimeliness };
+      const settings = await timelinessOf({ name: node.uniqueId, type: nodePipelineType(node.resourceType), fallback });
+      return settings ? { pipelineName: node.uniqueId, executionKey, startedAt: new Date(startedAt), settings } : undefined;
+    });
+
   // Handlers first: a report that arrives before we wait is kept, never lost.
   setHandler(nodeReportSignal, (incoming) => {
     report ??= incoming;
   });
   setHandler(nodeStartedSignal, ({ startedAt }) => {
-    if (!report && status === 'pending') setStatus('running', `dbt started \`${node.uniqueId}\` at ${startedAt}`);
+    if (!report && status === 'pending') {
+      setStatus('running', `dbt started \`${node.uniqueId}\` at ${startedAt}`);
+      if (buildKey !== undefined) watchTimeliness(startedAt, nodeExecutionKey(buildKey, node.uniqueId));
+    }
   });
   // What the build delivered: this run's report on attempt 1, else the first run's outcome.
   const firstRun = previousAttempts[0];
@@ -110,6 +128,7 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
         }
       }
       setStatus('running', `Attempt ${attempt}: re-running \`${node.selector}\` alone`);
+      if (buildKey !== undefined) watchTimeliness(new Date().toISOString(), rerunExecutionKey(buildKey, node.uniqueId, attempt));
       const result = await rerunNode({
         buildId: input.buildId,
         uniqueId: node.uniqueId,
@@ -128,6 +147,9 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
 
   const final = report!;
   const verdict = consumerVerdict(final.node, final.tests);
+  // The timer ends with the node; its alert's delivery is not waited for (see timeliness-timer.ts).
+  const endDate = new Date(timesOf(final.node, final.completedAtMs ?? Date.now()).endDate);
+  const watched = await timeliness?.stop({ endDate, succeeded: isPassingNodeStatus(verdict.status) });
   const outcome: NodeOutcome = {
     uniqueId: node.uniqueId,
     resourceType: node.resourceType,
@@ -141,6 +163,7 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
     invocationId: final.invocationId,
     ...(previousAttempts.length ? { previousAttempts } : {}),
     ...(node.active === false ? { active: false } : {}),
+    ...(watched ? { timelinessWatched: true } : {}),
   };
   setStatus(verdict.status, describeOutcome(outcome));
   if (verdict.status === 'canceled') {

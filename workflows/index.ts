@@ -4,3 +4,4 @@ export { dbtNode } from './dbt-node.js';
 export { dbtTargetGuard } from './target-guard.js';
 export { dbtNodeGroup } from './dbt-node-group.js';
 export { anomalyAlerts, failureRateCheck, freshnessCheck, logCleanup, timelinessCheck } from './monitoring.js';
+export { deliverAlerts } from './deliver-alerts.js';

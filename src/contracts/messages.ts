@@ -154,6 +154,11 @@ export interface NodeOutcome {
   previousAttempts?: NodeOutcome[];
   /** `meta.watcher.active: false` on the node. */
   active?: boolean;
+  /**
+   * This run's timeliness timer was armed (workflows/timeliness-timer.ts): its late alert is the
+   * consumer's, so its record logs a late end and the 15-minute check leaves it alone.
+   */
+  timelinessWatched?: boolean;
 }
 
 export interface NodeProgress {

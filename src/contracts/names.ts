@@ -32,6 +32,14 @@ export function targetGuardWorkflowId(targetKey: string): string {
 }
 
 /**
+ * Workflow ID of the child that delivers one alert raised by a build's or node's own workflow
+ * (its idempotency key names the event): a second start for the same event finds it started.
+ */
+export function alertWorkflowId(idempotencyKey: string): string {
+  return `watcher-alert/${idempotencyKey}`;
+}
+
+/**
  * A build ID must be safe in workflow IDs, file paths and visibility queries: letters, digits
  * and `. _ -`. The one exception is the suffix a Temporal Schedule appends to the workflow ID of
  * each build it starts (`-` and the nominal time in RFC 3339, e.g. `-2026-12-02T02:00:00Z`), so

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BuildInputSchema } from './build-input.js';
 import { CONSUMER_RESOURCE_TYPES } from './messages.js';
+import { DATEPARTS } from './node-config.js';
 import { BUILD_ID_PATTERN } from './names.js';
 import { parseInput } from './validation.js';
 
@@ -32,8 +33,17 @@ export const NodeInputSchema = z
         /** `meta.watcher.active: false`: shown on the consumer and in its record. */
         active: z.boolean().optional(),
         configError: z.string().max(4000).optional(),
+        /** `meta.watcher.timeliness`: the node's own threshold, for its timer until its pipeline is in the store. */
+        timeliness: z.object({ number: z.number().int().positive().max(100_000), datepart: z.enum(DATEPARTS) }).strict().optional(),
+        /** `meta.watcher.mute_timeliness_check`. */
+        muteTimeliness: z.boolean().optional(),
       })
       .strict(),
+    /**
+     * The build's execution key (src/recording/records.ts): names this node's executions, so the
+     * timeliness timer's alert has the key the check would use. Without it, no timer.
+     */
+    buildKey: z.string().min(1).max(900).optional(),
     /** The build's dbt flags, carried by a single-node rerun. */
     rerun: BuildInputSchema.pick({
       projectDir: true,

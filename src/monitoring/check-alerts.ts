@@ -5,7 +5,7 @@ import type { Alert, AlertLevel } from './alerts.js';
 import type { FailingPipeline } from './failure-rate.js';
 import type { FreshnessAlert } from './freshness.js';
 import type { RecentAnomaly } from './recent-anomalies.js';
-import type { TimelinessAlert } from './timeliness.js';
+import type { LateFinding } from './timeliness.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -28,17 +28,24 @@ export function freshnessAlert(f: FreshnessAlert, occurredAt: string): Alert {
   };
 }
 
-export function timelinessAlert(t: TimelinessAlert, occurredAt: string): Alert {
+/**
+ * A late execution, found by the check or by its workflow's timer (no ids yet: a running node is
+ * recorded when it ends). Keyed by the execution's natural key, so the timer's alert and the
+ * check's later finding of the same execution are one event, delivered once.
+ */
+export function timelinessAlert(t: LateFinding, occurredAt: string): Alert {
   const running = t.execution_status === 'running';
+  const which = t.pipeline_execution_id !== undefined ? `Execution ${t.pipeline_execution_id} of ${t.pipeline_name}` : t.pipeline_name;
   return {
     kind: 'timeliness_late',
     level: 'warning',
     title: `Timeliness: ${t.pipeline_name} ${running ? 'is running late' : 'finished late'}`,
-    message: `Execution ${t.pipeline_execution_id} of ${t.pipeline_name} started at ${t.start_date} and ${running ? 'is still running' : 'ended'} after ${Math.round(t.duration_seconds)} s; it was due within ${plural(t.timely_number, t.timely_datepart)} (by ${t.due_by}).`,
+    message: `${which} started at ${t.start_date} and ${running ? 'is still running' : 'ended'} after ${Math.round(t.duration_seconds)} s; it was due within ${plural(t.timely_number, t.timely_datepart)} (by ${t.due_by}).`,
     details: {
-      pipeline_id: t.pipeline_id,
+      pipeline_id: t.pipeline_id ?? null,
       pipeline: t.pipeline_name,
-      execution_id: t.pipeline_execution_id,
+      execution_id: t.pipeline_execution_id ?? null,
+      execution_key: t.execution_key,
       status: t.execution_status,
       start_date: t.start_date,
       due_by: t.due_by,
@@ -46,7 +53,7 @@ export function timelinessAlert(t: TimelinessAlert, occurredAt: string): Alert {
       threshold: plural(t.timely_number, t.timely_datepart),
       threshold_from: t.used_child_config ? 'pipeline' : 'pipeline type',
     },
-    idempotencyKey: `timeliness:${t.pipeline_execution_id}`,
+    idempotencyKey: `timeliness:${t.execution_key}`,
     occurredAt,
   };
 }

@@ -28,6 +28,11 @@ export interface ExecutionRecord {
   metadata?: Record<string, unknown>;
   /** On a successful end, promote the pipeline's next_watermark (build roots only). */
   promoteWatermark?: boolean;
+  /**
+   * A timer in the execution's own workflow watched its timeliness and alerts it: when recorded
+   * as ended, a late success is logged (src/monitoring/timeliness.ts logFinishedLate).
+   */
+  timelinessWatched?: boolean;
 }
 
 export function buildExecutionKey(producerWorkflowId: string, producerRunId: string): string {
@@ -76,7 +81,7 @@ function resultMetadata(outcome: Pick<NodeOutcome, 'node' | 'tests'>, extra: Rec
 }
 
 /** A node's (or rerun's) start and end: dbt's own timestamps, else when it was reported. */
-function timesOf(result: DbtNodeResult, fallbackMs: number): { startDate: string; endDate: string } {
+export function timesOf(result: DbtNodeResult, fallbackMs: number): { startDate: string; endDate: string } {
   const fallback = new Date(fallbackMs).toISOString();
   const start = result.startedAt ?? result.finishedAt ?? fallback;
   let end = result.finishedAt ?? fallback;
@@ -111,6 +116,7 @@ export function nodeExecutionRecords(ctx: NodeRecordContext, outcome: NodeOutcom
       ...timesOf(a.node, a.reportCompletedAtMs ?? ctx.atMs),
       ...rowCounts(a.node),
       metadata: resultMetadata(a, { attempt: a.attempt, invocation_id: a.invocationId, nodes_run: a.rerun?.nodesRun, ...inactive }),
+      ...(a.timelinessWatched ? { timelinessWatched: true } : {}),
     };
     return record;
   });

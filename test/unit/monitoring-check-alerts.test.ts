@@ -14,9 +14,11 @@ const stale = {
   freshness_datepart: 'hour' as const,
   used_child_config: true,
 };
+const EXECUTION_KEY = 'build:watcher/b1:run-1/node:model.shop.orders';
 const late = {
   pipeline_execution_id: 42,
   pipeline_id: 7,
+  execution_key: EXECUTION_KEY,
   pipeline_name: 'model.shop.orders',
   execution_status: 'running' as const,
   start_date: '2026-12-02T11:00:00.000Z',
@@ -57,7 +59,7 @@ const anomaly = {
 describe('check findings as alerts', () => {
   it('keys name the event, not the run: freshness per DML value, timeliness per execution, failure rate per window, anomaly per result', () => {
     expect(freshnessAlert(stale, at).idempotencyKey).toBe('freshness:7:2026-12-02T09:00:00.000Z');
-    expect(timelinessAlert(late, at).idempotencyKey).toBe('timeliness:42');
+    expect(timelinessAlert(late, at).idempotencyKey).toBe(`timeliness:${EXECUTION_KEY}`);
     expect(failureRateAlert(failing, at).idempotencyKey).toBe('failure_rate:9:2026-12-03T00:00:00.000Z');
     expect(anomalyAlert(anomaly, at).idempotencyKey).toBe('anomaly:42:3');
     // a later run of the check: same event, same key
@@ -89,7 +91,21 @@ describe('check findings as alerts', () => {
     const details = freshnessAlert(stale, at).details;
     expect(details).toMatchObject({ pipeline_id: 7, pipeline: 'model.shop.orders', threshold: '1 hour', threshold_from: 'pipeline' });
     expect(timelinessAlert(late, at).details).toMatchObject({ execution_id: 42, threshold: '30 minutes', threshold_from: 'pipeline type' });
+    expect(timelinessAlert(late, at).details).toMatchObject({ execution_key: EXECUTION_KEY, pipeline_id: 7 });
     for (const value of Object.values(failureRateAlert(failing, at).details)) expect(['string', 'number', 'boolean'].includes(typeof value) || value === null).toBe(true);
+  });
+});
+
+describe('a timer\'s timeliness alert', () => {
+  it('is the same event as the check\'s finding of that execution: one key, whoever finds it first', () => {
+    const { pipeline_execution_id: _id, pipeline_id: _pid, ...fromTimer } = late;
+    const timer = timelinessAlert(fromTimer, at);
+    expect(timer.idempotencyKey).toBe(timelinessAlert(late, '2026-12-02T12:15:00.000Z').idempotencyKey);
+    expect(timer.details).toMatchObject({ execution_id: null, pipeline_id: null, execution_key: EXECUTION_KEY, status: 'running' });
+    expect(timer.message).toBe(
+      'model.shop.orders started at 2026-12-02T11:00:00.000Z and is still running after 3600 s; it was due within 30 minutes (by 2026-12-02T11:30:00.000Z).',
+    );
+    expect(timelinessAlert(late, at).message).toMatch(/^Execution 42 of model\.shop\.orders started/);
   });
 });
 
