@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, afterEach } from 'vitest';
 import { shopProjectCopies, stack } from './stack.js';
 
-const WATCHER_WORKFLOW_TYPES = ['dbtBuild', 'dbtTargetGuard', 'dbtNodeGroup', 'dbtNode'];
+const WATCHER_WORKFLOW_TYPES = ['dbtBuild', 'dbtTargetGuard', 'dbtNodeGroup', 'dbtNode', 'deliverAlerts'];
 
 let connection: Connection | undefined;
 
