@@ -4,10 +4,7 @@
 // they are logged when they end. A slow node without a threshold alerts nothing. The node sleeps
 // SLEEP_SECONDS (a real pre-hook pg_sleep) so its end comes a few seconds after its due moment.
 // A worker of this file runs the builds on its own task queue with a notifier for the receiver.
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBuild, waitForBuild } from '../../src/client.js';
 import { CHECK_WORKFLOW_TYPES, type CheckSummary } from '../../src/contracts/checks.js';
@@ -18,72 +15,40 @@ import { BUILD_PIPELINE_TYPE, buildExecutionKey, nodeExecutionKey } from '../../
 import { patchPipeline } from '../../src/store/catalog.js';
 import { createPool, withTransaction, type Pool } from '../../src/store/db.js';
 import { syncPipelines } from '../../src/store/pipelines.js';
-import { createWorker } from '../../src/worker.js';
+import { startOwnWorker, type OwnWorker } from '../support/own-worker.js';
 import { Receiver, type Received } from '../support/receiver.js';
+import { makeShopSlow, SLOW_TIMED, SLOW_UNTIMED } from '../support/slow-shop.js';
 import { copyShopProject, stack, uniqueName } from '../support/stack.js';
 
-const SLOW = 'model.shop.int_customer_orders';
-const UNTIMED = 'model.shop.slow_untimed';
+const SLOW = SLOW_TIMED;
+const UNTIMED = SLOW_UNTIMED;
 /** Past the 1-minute threshold by a few seconds: the alert must come while the node still runs. */
 const SLEEP_SECONDS = 68;
 /** From the due moment to the receiver, at most (the bench measures it: bench/alert-latency.ts). */
 const LATENCY_BOUND_MS = 5_000;
 
 let pool: Pool;
-let workerConnection: NativeConnection;
-let connection: Connection;
+let own: OwnWorker | undefined;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
 const taskQueue = uniqueName('timeliness');
 const receiver = new Receiver();
 let projectDir: string;
 
-/** The shop, with a 1-minute threshold on its slow model and a second slow model without one. */
-function slowProject(): string {
-  const dir = copyShopProject();
-  const yml = path.join(dir, 'models', 'intermediate', '_intermediate.yml');
-  writeFileSync(
-    yml,
-    readFileSync(yml, 'utf8').replace(
-      '  - name: int_customer_orders\n',
-      '  - name: int_customer_orders\n    config:\n      meta:\n        watcher:\n          timeliness: 1 minute\n',
-    ),
-  );
-  writeFileSync(
-    path.join(dir, 'models', 'intermediate', 'slow_untimed.sql'),
-    `{{ config(materialized='view', pre_hook="select pg_sleep({{ var('shop_sleep_seconds', 0) | float }})") }}\nselect 1 as id\n`,
-  );
-  return dir;
-}
-
 beforeAll(async () => {
-  projectDir = slowProject();
+  projectDir = makeShopSlow(copyShopProject());
   await receiver.listen();
   pool = createPool(stack().databaseUrl);
-  workerConnection = await NativeConnection.connect({ address: stack().temporalAddress });
-  connection = await Connection.connect({ address: stack().temporalAddress });
-  client = new Client({ connection, namespace: stack().namespace });
-  worker = await createWorker({
-    connection: workerConnection,
-    namespace: stack().namespace,
-    taskQueue,
-    workflowBundle: { codePath: stack().bundlePath },
-    activityDeps: {
-      dbtEnv: { ...process.env, ...stack().dbtEnv },
-      dbtBin: stack().dbtBin,
-      store: pool,
-      notifier: createNotifier(loadNotifierConfig({ WATCHER_ALERT_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks/timeliness` })),
-    },
+  own = await startOwnWorker(taskQueue, {
+    dbtEnv: { ...process.env, ...stack().dbtEnv },
+    dbtBin: stack().dbtBin,
+    store: pool,
+    notifier: createNotifier(loadNotifierConfig({ WATCHER_ALERT_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks/timeliness` })),
   });
-  running = worker.run();
+  client = own.client;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await workerConnection?.close();
-  await connection?.close();
+  await own?.stop();
   await pool?.end();
   await receiver.close();
 });

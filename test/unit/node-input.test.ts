@@ -44,6 +44,16 @@ describe('parseNodeInput: valid input', () => {
     expect(input.waitTimeoutSeconds).toBe(600);
   });
 
+  it("carries the build's execution key and the node's own timeliness settings, for its timer", () => {
+    const raw = { ...validRaw(), buildKey: 'build:watcher/nightly-1:run-1' };
+    raw.node = { ...raw.node, timeliness: { number: 30, datepart: 'minute' }, muteTimeliness: true };
+    const input = parseNodeInput(raw);
+    expect(input.buildKey).toBe('build:watcher/nightly-1:run-1');
+    expect(input.node).toMatchObject({ timeliness: { number: 30, datepart: 'minute' }, muteTimeliness: true });
+    raw.node = { ...raw.node, timeliness: { number: 30, datepart: 'second' as 'minute' } };
+    expect(problemsOf(raw)).toMatch(/node\.timeliness\.datepart/);
+  });
+
   it('accepts seeds, snapshots and versioned models, with optional fields left out', () => {
     for (const [uniqueId, resourceType] of [
       ['seed.shop.raw_orders', 'seed'],

@@ -172,6 +172,15 @@ describe('nodeExecutionRecords: keys and hierarchy', () => {
     expect(new Set(records.map((r) => r.key)).size).toBe(3);
   });
 
+  it("marks each attempt a timeliness timer watched (its late end is logged when recorded), and only those", () => {
+    const a1 = outcome({ status: 'error', attempt: 1, timelinessWatched: true });
+    const a2 = outcome({ status: 'success', attempt: 2, previousAttempts: [a1] });
+    expect(nodeExecutionRecords(ctx(), a2).map((r) => [r.key, r.timelinessWatched])).toEqual([
+      [NODE_KEY, true],
+      [rerunExecutionKey(BUILD_KEY, UID, 2), undefined],
+    ]);
+  });
+
   it('records a pending outcome as not_run and keeps every other status', () => {
     expect(only(nodeExecutionRecords(ctx(), outcome({ status: 'pending' }))).status).toBe('not_run');
     for (const status of ['success', 'warn', 'error', 'fail', 'skipped', 'not_run', 'canceled'] as NodeStatus[]) {
