@@ -2,22 +2,15 @@
 // `dbt build` of the same project, alternating, plus the lag from each node's completing
 // NodeFinished line to its consumer closing.
 //   npx tsx bench/shop.ts [--runs 5] [--threads 4]
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBuild, waitForBuild } from '../src/client.js';
 import type { NodeOutcome } from '../src/contracts/messages.js';
 import { nodeWorkflowId } from '../src/contracts/names.js';
-import { freePort } from '../src/devstack/ports.js';
-import { startDevStack } from '../src/devstack/stack.js';
 import { installRuntime } from '../src/temporal/runtime.js';
-import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
 import { ensureToolchain, PROJECT_ROOT } from '../src/toolchain.js';
-import { bundleWorkflows, createWorker } from '../src/worker.js';
+import { startInProcessBench } from './lib/in-process.js';
 import { fmt, summarize } from './stats.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, threads: { type: 'string', default: '4' } } });
@@ -27,21 +20,8 @@ const PROJECT = path.join(PROJECT_ROOT, 'examples', 'shop');
 
 installRuntime('ERROR');
 const tools = ensureToolchain();
-const home = mkdtempSync(path.join(os.tmpdir(), 'watcher-bench-'));
-const stack = await startDevStack({ home, temporalPort: await freePort(), uiPort: await freePort(), postgresPort: await freePort(), headless: true, log: () => undefined });
-const dbtEnv = { ...process.env, ...stack.file.dbtEnv };
-const nativeConnection = await NativeConnection.connect({ address: stack.file.temporalAddress });
-await ensureSearchAttributes(nativeConnection, stack.file.namespace);
-const worker = await createWorker({
-  connection: nativeConnection,
-  namespace: stack.file.namespace,
-  taskQueue: stack.file.taskQueue,
-  workflowBundle: await bundleWorkflows(),
-  activityDeps: { dbtEnv },
-});
-const running = worker.run();
-const connection = await Connection.connect({ address: stack.file.temporalAddress });
-const client = new Client({ connection, namespace: stack.file.namespace });
+const bench = await startInProcessBench();
+const { home, stack, dbtEnv, client } = bench;
 
 function plainDbtBuild(schema: string): Promise<number> {
   const dir = path.join(home, schema);
@@ -100,10 +80,5 @@ try {
   console.log(`ratio of medians:  ${(w.median / p.median).toFixed(3)}  (difference ${(w.median - p.median).toFixed(2)} s)`);
   console.log(`consumer lag (NodeFinished line -> consumer closed), ${l.n} nodes: p50 ${l.median.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms`);
 } finally {
-  worker.shutdown();
-  await running;
-  await connection.close();
-  await nativeConnection.close();
-  await stack.stop();
-  rmSync(home, { recursive: true, force: true });
+  await bench.stop();
 }

@@ -346,7 +346,8 @@ class Build {
     if (!root) return;
     const progress = this.progress;
     const endDate = new Date(Math.max(Date.now(), this.startTime.getTime()));
-    const watched = await this.timeliness?.stop({ endDate, succeeded: isPassingNodeStatus(status) });
+    // No await without the patch: unpatched histories keep their exact order of commands.
+    const watched = this.timeliness ? await this.timeliness.stop({ endDate, succeeded: isPassingNodeStatus(status) }) : false;
     this.recording.add([
       {
         ...root,

@@ -149,7 +149,7 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
   const verdict = consumerVerdict(final.node, final.tests);
   // The timer ends with the node; its alert's delivery is not waited for (see timeliness-timer.ts).
   const endDate = new Date(timesOf(final.node, final.completedAtMs ?? Date.now()).endDate);
-  const watched = await timeliness?.stop({ endDate, succeeded: isPassingNodeStatus(verdict.status) });
+  const watched = timeliness ? await timeliness.stop({ endDate, succeeded: isPassingNodeStatus(verdict.status) }) : false;
   const outcome: NodeOutcome = {
     uniqueId: node.uniqueId,
     resourceType: node.resourceType,
