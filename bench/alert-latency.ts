@@ -12,7 +12,9 @@
 import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import { startBuild, waitForBuild } from '../src/client.js';
+import { alertWorkflowId, nodeWorkflowId } from '../src/contracts/names.js';
 import { createNotifier, loadNotifierConfig, type AlertPayloadV1 } from '../src/monitoring/notifier.js';
 import { BUILD_PIPELINE_TYPE, buildExecutionKey, nodeExecutionKey } from '../src/recording/records.js';
 import { patchPipeline } from '../src/store/catalog.js';
@@ -47,15 +49,41 @@ const project = path.join(bench.home, 'shop');
 cpSync(path.join(PROJECT_ROOT, 'examples', 'shop'), project, { recursive: true, filter: (src) => !/[/\\](target|logs)$/.test(src) });
 makeShopSlow(project);
 
-/** ms from the alert's due moment to its arrival at the receiver (bounded wait). */
-async function latencyOf(key: string, timeoutMs: number): Promise<number> {
+/** ms from the alert's due moment to its arrival at the receiver (bounded wait), and where they went. */
+async function latencyOf(workflowId: string, key: string, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = receiver.accepted().find((r) => (JSON.parse(r.body) as AlertPayloadV1).idempotency_key === key);
-    if (got) return got.at - Date.parse((JSON.parse(got.body) as AlertPayloadV1).details.due_by as string);
+    if (got) {
+      const due = Date.parse((JSON.parse(got.body) as AlertPayloadV1).details.due_by as string);
+      await stagesOf(workflowId, key, due, got.at);
+      return got.at - due;
+    }
     if (Date.now() > deadline) throw new Error(`no alert ${key} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+type Stage = 'timer' | 'child' | 'activity' | 'post';
+const stages: Record<Stage, number[]> = { timer: [], child: [], activity: [], post: [] };
+const ms = (t: unknown) => tsToMs(t as Parameters<typeof tsToMs>[0]);
+
+/**
+ * Where the time went, from the histories: due moment -> TimerFired in the workflow that raised
+ * the alert (the last timer it fired) -> deliverAlerts started -> its sendAlerts activity started
+ * -> the receiver got the POST.
+ */
+async function stagesOf(workflowId: string, key: string, dueMs: number, receivedMs: number): Promise<void> {
+  const raised = await client.workflow.getHandle(workflowId).fetchHistory();
+  const fired = (raised.events ?? []).filter((e) => e.timerFiredEventAttributes).map((e) => ms(e.eventTime));
+  const delivery = await client.workflow.getHandle(alertWorkflowId(key)).fetchHistory();
+  const started = ms(delivery.events?.[0]?.eventTime);
+  const activity = ms((delivery.events ?? []).find((e) => e.activityTaskStartedEventAttributes)?.eventTime);
+  const timer = fired.filter((t) => t <= started).at(-1)!;
+  stages.timer.push(timer - dueMs);
+  stages.child.push(started - timer);
+  stages.activity.push(activity - started);
+  stages.post.push(receivedMs - activity);
 }
 
 async function oneBuild(i: number): Promise<{ node: number; build: number }> {
@@ -68,7 +96,10 @@ async function oneBuild(i: number): Promise<{ node: number; build: number }> {
     { taskQueue },
   );
   const buildKey = buildExecutionKey(handle.workflowId, (await handle.describe()).runId);
-  const [build, node] = await Promise.all([latencyOf(`timeliness:${buildKey}`, 180_000), latencyOf(`timeliness:${nodeExecutionKey(buildKey, SLOW_TIMED)}`, 180_000)]);
+  const [build, node] = await Promise.all([
+    latencyOf(handle.workflowId, `timeliness:${buildKey}`, 180_000),
+    latencyOf(nodeWorkflowId(`latency-${i}`, SLOW_TIMED), `timeliness:${nodeExecutionKey(buildKey, SLOW_TIMED)}`, 180_000),
+  ]);
   await waitForBuild(handle);
   console.log(`build ${i}: node alert ${node} ms after its due moment, build alert ${build} ms after its`);
   return { node, build };
@@ -84,6 +115,11 @@ try {
   console.log(`node:  ${fmt(summarize(samples.map((s) => s.node)), 'ms', 0)}`);
   console.log(`build: ${fmt(summarize(samples.map((s) => s.build)), 'ms', 0)}`);
   console.log(`all:   ${fmt(summarize(samples.flatMap((s) => [s.node, s.build])), 'ms', 0)}`);
+  console.log('where it goes (all alerts):');
+  console.log(`  due -> timer fired:             ${fmt(summarize(stages.timer), 'ms', 0)}`);
+  console.log(`  timer fired -> child started:   ${fmt(summarize(stages.child), 'ms', 0)}`);
+  console.log(`  child -> sendAlerts started:    ${fmt(summarize(stages.activity), 'ms', 0)}`);
+  console.log(`  sendAlerts started -> received: ${fmt(summarize(stages.post), 'ms', 0)}`);
 } finally {
   await bench.stop();
   await store.end();
