@@ -12,26 +12,12 @@ import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { checkCommand, monitorCommand } from './monitor.js';
 import { runsCommand } from './runs.js';
+import { integerArg, jsonObjectArg, portArg } from './options.js';
 import { scheduleCommand } from './schedule.js';
 import { serveCommand, tokenCommand } from './serve.js';
 import { migrate } from '../store/migrate.js';
 
 installRuntime((process.env.WATCHER_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel);
-
-const toInt = (what: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${what} must be an integer`);
-  return n;
-};
-const toJsonObject = (value: string) => {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    return parsed as Record<string, unknown>;
-  } catch {
-    throw new InvalidArgumentError('--vars must be a JSON object, e.g. \'{"key": "value"}\'');
-  }
-};
 
 const program = new Command('watcher')
   .description('Run dbt builds under Temporal: one dbt build, one workflow per node.')
@@ -58,10 +44,10 @@ program
 program
   .command('dev')
   .description('run the embedded stack (Postgres, Temporal dev server with UI) and a worker until Ctrl-C')
-  .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.temporalPort))
-  .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.uiPort))
-  .addOption(new Option('--postgres-port <port>', 'embedded Postgres port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.postgresPort))
-  .addOption(new Option('--api-port <port>', 'HTTP API port (loopback, no auth)').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.apiPort))
+  .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.temporalPort))
+  .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.uiPort))
+  .addOption(new Option('--postgres-port <port>', 'embedded Postgres port').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.postgresPort))
+  .addOption(new Option('--api-port <port>', 'HTTP API port (loopback, no auth)').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.apiPort))
   .option('--no-worker', 'do not run a worker in this process')
   .action(async (opts: { temporalPort: number; uiPort: number; postgresPort: number; apiPort: number; worker: boolean }) => {
     process.exitCode = await devCommand(opts, { worker: opts.worker });
@@ -94,11 +80,11 @@ program
   .option('--selector <name>', 'dbt --selector (from selectors.yml)')
   .option('--profiles-dir <dir>', 'dbt --profiles-dir')
   .option('-t, --target <name>', 'dbt --target')
-  .option('--vars <json>', 'dbt --vars, as a JSON object', toJsonObject)
+  .option('--vars <json>', 'dbt --vars, as a JSON object', jsonObjectArg('--vars'))
   .option('--full-refresh', 'dbt --full-refresh')
   .option('--fail-fast', 'dbt --fail-fast')
-  .addOption(new Option('--threads <n>', 'dbt --threads').argParser(toInt('threads')))
-  .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(toInt('node retries')))
+  .addOption(new Option('--threads <n>', 'dbt --threads').argParser(integerArg('--threads')))
+  .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(integerArg('--node-retries')))
   .option('--build-id <id>', 'build ID (default: a timestamp)')
   .option('--no-progress', 'no progress bar')
   .option('--json', 'print the summary as JSON')
@@ -144,11 +130,16 @@ program
 program
   .command('migrate')
   .description("apply Watcher's schema migrations to DATABASE_URL (or the dev stack's database)")
-  .option('--down <n>', 'roll back the last n migrations instead')
-  .action(async (opts: { down?: string }) => {
+  .addOption(new Option('--down <n>', 'roll back the last n migrations instead (drops their tables and data; needs --yes)').argParser(integerArg('--down', { min: 1 })))
+  .option('--yes', 'confirm a --down: the rolled-back tables and their data are dropped')
+  .action(async (opts: { down?: number; yes?: boolean }) => {
+    // A down migration drops tables: never by accident (`--down 0` once meant "all of them").
+    if (opts.down !== undefined && opts.yes !== true) {
+      throw new InvalidArgumentError(`--down ${opts.down} drops the tables of the last ${opts.down} migration(s) and all their data: add --yes to confirm`);
+    }
     const { databaseUrl } = loadConfig();
     if (!databaseUrl) throw new Error('no metadata database: set DATABASE_URL, or start `watcher dev`');
-    const applied = await migrate(databaseUrl, opts.down ? { direction: 'down', count: Number(opts.down) } : {});
+    const applied = await migrate(databaseUrl, opts.down !== undefined ? { direction: 'down', count: opts.down } : {});
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
   });
 
