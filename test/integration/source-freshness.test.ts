@@ -5,6 +5,7 @@
 // stale sources, their consumers ending `skipped` with the cause; a freshness that cannot be
 // computed never fails the build.
 import type { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -135,6 +136,10 @@ describe('sourceFreshness', () => {
     expect(String(records.get(model('stale_orders'))!.metadata.message)).toContain('all sources stale');
     expect(records.get(STALE)!.metadata.skipped_nodes).toEqual([model('stale_orders'), model('stale_summary')]);
     await client.workflow.getHandle(sourceFreshnessAlertsWorkflowId(buildId)).result();
+
+    // Its history (the patched freshness step, the alerts child) replays on this code.
+    const history = await client.workflow.getHandle(buildWorkflowId(buildId)).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: stack().bundlePath } }, history, buildWorkflowId(buildId));
   });
 
   it('a freshness that cannot be computed never fails the build: it warns, and every model is built', async () => {
