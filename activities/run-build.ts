@@ -112,9 +112,8 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: 
     // Reports that were complete but had not reached their consumer when the last worker died.
     deliver(tracker.completeReady(Date.now()));
     // Left out on purpose (stale sources): their consumers end now, and are not retried.
-    for (const skip of staleSkips) {
-      const cause = `skipped: ${skip.cause}`;
-      for (const report of tracker.record({ ...missingResult(skip.uniqueId, 'not_run', cause), status: 'skipped', dbtStatus: 'skipped' }, Date.now())) {
+    for (const { uniqueId, cause } of staleSkips) {
+      for (const report of tracker.record({ ...missingResult(uniqueId, 'not_run', cause), status: 'skipped', dbtStatus: 'skipped' }, Date.now())) {
         deliver([{ ...report, cause, retryable: false }]);
       }
     }

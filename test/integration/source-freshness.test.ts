@@ -124,7 +124,7 @@ describe('sourceFreshness', () => {
     // In Temporal: the consumer ended skipped with the cause, and was not retried.
     const skipped = await consumerEnd(client, buildId, model('stale_orders'));
     expect(skipped).toMatchObject({ closeStatus: 'FAILED', failureType: 'NodeSkipped', outcome: { status: 'skipped', attempt: 1 } });
-    expect(skipped.message).toContain(`all sources stale: ${STALE} (max_loaded_at `);
+    expect(skipped.message).toContain(`${model('stale_orders')}: skipped: all sources stale: ${STALE} (max_loaded_at `);
     expect(skipped.message).toContain('error after 1 hour');
     const below = await consumerEnd(client, buildId, model('stale_summary'));
     expect(below.message).toContain(`all upstream stale: ${model('stale_orders')} (skipped)`);
