@@ -7,11 +7,13 @@ import { recordBuildStart, recordExecutions } from './record.js';
 import { rerunNode } from './rerun-node.js';
 import { resolveBuildGraph } from './resolve-build-graph.js';
 import { runBuild } from './run-build.js';
+import { checkSourceFreshness } from './source-freshness.js';
 
 export function createActivities(deps: ActivityDeps) {
   return {
     resolveBuildGraph: resolveBuildGraph.bind(null, deps),
     runBuild: runBuild.bind(null, deps),
+    checkSourceFreshness: checkSourceFreshness.bind(null, deps),
     rerunNode: rerunNode.bind(null, deps),
     notifyConsumers: notifyConsumers.bind(null, deps),
     waitForConsumers: waitForConsumers.bind(null, deps),
@@ -28,6 +30,7 @@ export type WatcherActivities = ReturnType<typeof createActivities>;
 export type { ActivityDeps } from './deps.js';
 export type { ResolveBuildGraphInput } from './resolve-build-graph.js';
 export type { RunBuildInput, RunBuildResult } from './run-build.js';
+export type { CheckSourceFreshnessInput, SourceFreshnessCheck } from './source-freshness.js';
 export type { RerunNodeInput, RerunNodeResult } from './rerun-node.js';
 export type { NotifyConsumersInput, UpstreamOutcome } from './consumers.js';
 export type { RecordBuildStartInput, RecordBuildStartResult } from './record.js';

@@ -6,7 +6,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -16,8 +18,8 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { RecordBuildStartResult, RunBuildResult, WatcherActivities } from '../activities/index.js';
-import { parseBuildInput, rerunFlagsOf, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
+import type { RecordBuildStartResult, RunBuildResult, SourceFreshnessCheck, WatcherActivities } from '../activities/index.js';
+import { parseBuildInput, rerunFlagsOf, sourceFreshnessMode, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
 import {
   nodesEndedSignal,
   progressQuery,
@@ -28,8 +30,9 @@ import {
   type NodeProgress,
   type PlannedNode,
 } from '../src/contracts/messages.js';
-import { BUILD_ID_PATTERN, nodeGroupWorkflowId, SearchAttributes, targetGuardWorkflowId } from '../src/contracts/names.js';
+import { BUILD_ID_PATTERN, nodeGroupWorkflowId, SearchAttributes, sourceFreshnessAlertsWorkflowId, targetGuardWorkflowId } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
+import { isStaleSource, skippedNodesBySource, type StaleSkip } from '../src/contracts/source-freshness.js';
 import {
   buildFailure,
   endedNodeStatus,
@@ -48,9 +51,12 @@ import {
   nodeExecutionRecordFromProgress,
   nodeExecutionRecords,
   nodePipelineType,
+  sourceFreshnessRecords,
   type ExecutionRecord,
 } from '../src/recording/records.js';
+import type { Alert } from '../src/monitoring/alerts.js';
 import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
+import { deliverAlerts } from './monitoring.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
 
@@ -66,6 +72,15 @@ const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
 });
+const { checkSourceFreshness } = proxyActivities<WatcherActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 2, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
+});
+/** dbtBuild runs `dbt source freshness` first when its input asks (sourceFreshness). */
+export const SOURCE_FRESHNESS_PATCH = 'watcher-source-freshness';
+
 const { runBuild } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
   // With dbt's stop grace, it bounds how long dbt outlives a terminated build (TARGET_DRAIN_SECONDS).
@@ -88,6 +103,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     if (build.asksForWatermark()) build.useWatermark(await recordingStarted);
     if (build.locksTarget()) build.holdTarget(await build.acquireTarget(plan));
     build.watchConsumers(await build.startConsumers(plan));
+    if (build.checksSourceFreshness()) await build.alertApart(build.sourceFreshnessChecked(await build.checkSourceFreshness(plan)));
     try {
       build.dbtEnded(await build.runDbt(plan));
     } catch (err) {
@@ -141,6 +157,8 @@ class Build {
   private guard: ChildWorkflowHandle<typeof dbtTargetGuard> | undefined;
   /** One promise per node group: it settles when every consumer of the group has ended. */
   private groupsEnded: Array<Promise<unknown>> = [];
+  /** Nodes left out of dbt's build because everything they read is stale (skip-stale). */
+  private staleSkips: StaleSkip[] = [];
 
   /** Before the first activity: the progress query, the groups' reports and the build's search attributes. */
   constructor(input: BuildInput) {
@@ -255,10 +273,75 @@ class Build {
     return this.groupsEnded.length > 0;
   }
 
-  /** Run dbt, once its consumers wait: ONE `dbt build` for the whole plan. */
+  /** Only when the input asks; builds that never asked replay as they ran. */
+  checksSourceFreshness(): boolean {
+    return sourceFreshnessMode(this.input) !== 'off' && patched(SOURCE_FRESHNESS_PATCH);
+  }
+
+  /**
+   * Before dbt builds, with the consumers waiting: `dbt source freshness` of the sources the plan
+   * reads (no dbt at all when it reads none). Whatever goes wrong short of a cancellation is a
+   * warning, and the build builds everything.
+   */
+  checkSourceFreshness(plan: BuildPlan): Promise<SourceFreshnessCheck> {
+    if (!plan.sources) return Promise.resolve({ results: [], skips: [], alerts: [], warnings: ['the selected nodes read no dbt source: nothing to check'] });
+    return checkSourceFreshness({ buildId: this.buildId, input: this.input, sources: plan.sources, consumers: plan.nodes.map((n) => n.uniqueId) }).catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      return { results: [], skips: [], alerts: [], warnings: [`the source freshness check failed, so every node is built: ${failureMessage(err)}`] };
+    });
+  }
+
+  /** After checkSourceFreshness: its summary in the progress, one record per source, the nodes to leave out; returns the alerts. */
+  sourceFreshnessChecked(check: SourceFreshnessCheck): Alert[] {
+    const mode = sourceFreshnessMode(this.input) === 'skip-stale' ? 'skip-stale' : 'warn';
+    this.staleSkips = check.skips;
+    const ids = (f: (r: SourceFreshnessCheck['results'][number]) => boolean) => check.results.filter(f).map((r) => r.uniqueId);
+    this.progress.sourceFreshness = {
+      mode,
+      ...(check.invocationId ? { invocationId: check.invocationId } : {}),
+      checked: check.results.length,
+      stale: ids(isStaleSource),
+      warn: ids((r) => r.status === 'warn'),
+      failed: ids((r) => r.status === 'runtime error'),
+      skipped: check.skips.map((s) => s.uniqueId),
+      ...(check.warnings.length ? { warnings: check.warnings } : {}),
+    };
+    for (const w of check.warnings) log.warn(`build ${this.buildId}: source freshness: ${w}`);
+    if (check.results.length) this.recording.add(sourceFreshnessRecords(this.buildKey, check.results, skippedNodesBySource(check.skips), Date.now()));
+    return check.alerts;
+  }
+
+  /**
+   * Stale sources are alerted by a workflow of their own that outlives this build: the build
+   * never waits for a receiver, and no alert is lost with it. Started once per build ID.
+   */
+  async alertApart(alerts: Alert[]): Promise<void> {
+    if (alerts.length === 0) return;
+    try {
+      await startChild(deliverAlerts, {
+        workflowId: sourceFreshnessAlertsWorkflowId(this.buildId),
+        args: [alerts],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `alerts of build ${this.buildId}: ${alerts.length} stale source(s)`,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const warning = `stale sources not alerted: ${failureMessage(err)}`;
+      log.warn(`build ${this.buildId}: ${warning}`);
+      const summary = this.progress.sourceFreshness;
+      if (summary) summary.warnings = [...(summary.warnings ?? []), warning];
+    }
+  }
+
+  /** Run dbt, once its consumers wait: ONE `dbt build` for the whole plan (minus stale skips). */
   runDbt(plan: BuildPlan): Promise<RunBuildResult> {
     this.progress.phase = 'building';
-    return runBuild({ buildId: this.buildId, input: this.input, consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })) });
+    return runBuild({
+      buildId: this.buildId,
+      input: this.input,
+      consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })),
+      ...(this.staleSkips.length ? { staleSkips: this.staleSkips } : {}),
+    });
   }
 
   dbtEnded(run: RunBuildResult): void {
@@ -312,11 +395,15 @@ class Build {
     return CancellationScope.nonCancellable(() => Promise.race([Promise.allSettled(this.groupsEnded), sleep('1 minute')]));
   }
 
-  /** After every node ended: the build's status, from its nodes and dbt's own failure. */
+  /**
+   * After every node ended: the build's status, from its nodes and dbt's own failure. A node left
+   * out on purpose (stale sources) is no failure: the build says `warn`.
+   */
   ending(): BuildEnding {
     const summary = withCounts(this.progress);
-    const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status));
-    const status: NodeStatus = failed.length > 0 || this.progress.error ? 'error' : summary.counts.warn ? 'warn' : 'success';
+    const leftOut = new Set(this.staleSkips.map((s) => s.uniqueId));
+    const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status) && !(n.status === 'skipped' && leftOut.has(n.uniqueId)));
+    const status: NodeStatus = failed.length > 0 || this.progress.error ? 'error' : summary.counts.warn || leftOut.size ? 'warn' : 'success';
     upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
     return { status, failed, nodes: summary.nodes.length };
   }
@@ -332,7 +419,14 @@ class Build {
         status: endedNodeStatus(status),
         endDate: new Date(Math.max(Date.now(), this.startTime.getTime())).toISOString(),
         totalRows: progress.nodes.reduce((sum, n) => sum + (n.rowsAffected ?? 0), 0),
-        metadata: { ...root.metadata, invocation_id: progress.invocationId, dbt_exit_code: progress.dbtExitCode, counts: withCounts(progress).counts, error: progress.error },
+        metadata: {
+          ...root.metadata,
+          invocation_id: progress.invocationId,
+          dbt_exit_code: progress.dbtExitCode,
+          counts: withCounts(progress).counts,
+          error: progress.error,
+          source_freshness: progress.sourceFreshness,
+        },
         promoteWatermark: true,
       },
     ]);

@@ -3,4 +3,4 @@ export { dbtBuild } from './dbt-build.js';
 export { dbtNode } from './dbt-node.js';
 export { dbtTargetGuard } from './target-guard.js';
 export { dbtNodeGroup } from './dbt-node-group.js';
-export { anomalyAlerts, failureRateCheck, freshnessCheck, logCleanup, timelinessCheck } from './monitoring.js';
+export { anomalyAlerts, deliverAlerts, failureRateCheck, freshnessCheck, logCleanup, timelinessCheck } from './monitoring.js';

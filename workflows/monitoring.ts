@@ -16,6 +16,7 @@ import {
 } from '../src/contracts/checks.js';
 import { FailureTypes } from '../src/contracts/status.js';
 import { describeZodError } from '../src/contracts/validation.js';
+import type { Alert } from '../src/monitoring/alerts.js';
 import { SEND_ALERTS_ACTIVITY_OPTIONS } from '../src/monitoring/delivery-policy.js';
 
 // Unlimited attempts (no maximumAttempts): the check waits out a Postgres outage.
@@ -35,23 +36,38 @@ function parseOrFail<T>(parse: () => { success: true; data: T } | { success: fal
   return parsed.data;
 }
 
-async function runAndAlert(check: CheckName, raw: Record<string, unknown>): Promise<CheckSummary> {
-  // Validated here too, so a Schedule with bad arguments fails its run at once, naming the field.
-  const input = parseOrFail(() => CheckInputSchema.safeParse({ ...raw, check }), `${check} check`);
-  // The workflow's clock, fixed in its history: every attempt of the check judges this moment.
-  const { alerts, ...found } = await runCheck(input, { asOf: new Date().toISOString() });
+/** Send alerts in batches; returns why some could not be delivered (a failure no retry fixes). */
+async function sendInBatches(alerts: Alert[]): Promise<string[]> {
   const alertErrors: string[] = [];
   for (let i = 0; i < alerts.length; i += ALERT_BATCH) {
     try {
       await sendAlerts(alerts.slice(i, i + ALERT_BATCH));
     } catch (err) {
       // Only a failure no retry can fix ends the activity (a channel answered 4xx, a bad channel
-      // config): the check still completes with what it found, and says why alerts are missing.
+      // config): the caller still completes, and says why alerts are missing.
       if (!(err instanceof ActivityFailure)) throw err;
       alertErrors.push(err.cause?.message ?? err.message);
     }
   }
+  return alertErrors;
+}
+
+async function runAndAlert(check: CheckName, raw: Record<string, unknown>): Promise<CheckSummary> {
+  // Validated here too, so a Schedule with bad arguments fails its run at once, naming the field.
+  const input = parseOrFail(() => CheckInputSchema.safeParse({ ...raw, check }), `${check} check`);
+  // The workflow's clock, fixed in its history: every attempt of the check judges this moment.
+  const { alerts, ...found } = await runCheck(input, { asOf: new Date().toISOString() });
+  const alertErrors = await sendInBatches(alerts);
   return { ...found, alertsSent: alerts.length, alertKeys: alerts.map((a) => a.idempotencyKey), ...(alertErrors.length ? { alertErrors } : {}) };
+}
+
+/**
+ * Alerts a build found (its stale sources), delivered apart from the build: a build never
+ * waits for a receiver, and this workflow outlives it until every alert is out.
+ */
+export async function deliverAlerts(alerts: Alert[]): Promise<{ alertsSent: number; alertKeys: string[]; alertErrors?: string[] }> {
+  const alertErrors = await sendInBatches(alerts);
+  return { alertsSent: alerts.length, alertKeys: alerts.map((a) => a.idempotencyKey), ...(alertErrors.length ? { alertErrors } : {}) };
 }
 
 type Without<K extends string> = Omit<Extract<CheckInputRaw, { check: K }>, 'check'>;

@@ -13,7 +13,7 @@ import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { checkCommand, monitorCommand } from './monitor.js';
 import { runsCommand } from './runs.js';
 import { integerArg, jsonObjectArg, portArg } from './options.js';
-import { scheduleCommand } from './schedule.js';
+import { scheduleCommand, sourceFreshnessOption } from './schedule.js';
 import { serveCommand, tokenCommand } from './serve.js';
 import { migrate } from '../store/migrate.js';
 
@@ -85,6 +85,7 @@ program
   .option('--fail-fast', 'dbt --fail-fast')
   .addOption(new Option('--threads <n>', 'dbt --threads').argParser(integerArg('--threads')))
   .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(integerArg('--node-retries')))
+  .addOption(sourceFreshnessOption())
   .option('--build-id <id>', 'build ID (default: a timestamp)')
   .option('--no-progress', 'no progress bar')
   .option('--json', 'print the summary as JSON')
@@ -101,6 +102,7 @@ program
       failFast: opts.failFast === true ? true : undefined,
       threads: opts.threads as number | undefined,
       nodeRetries: opts.nodeRetries as number | undefined,
+      sourceFreshness: opts.sourceFreshness as BuildInputRaw['sourceFreshness'],
       buildId: opts.buildId as string | undefined,
     };
     for (const key of Object.keys(raw) as Array<keyof BuildInputRaw>) if (raw[key] === undefined) delete raw[key];

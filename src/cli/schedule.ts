@@ -5,6 +5,7 @@ import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { connectClient } from '../client.js';
+import { SOURCE_FRESHNESS_MODES, type SourceFreshnessMode } from '../contracts/build-input.js';
 import { loadConfig, type WatcherConfig } from '../config.js';
 import {
   DEFAULT_CATCHUP_WINDOW_MS,
@@ -70,7 +71,13 @@ export function addBuildFlags(command: Command): Command {
     .option('--full-refresh', 'dbt --full-refresh')
     .option('--fail-fast', 'dbt --fail-fast')
     .addOption(new Option('--threads <n>', 'dbt --threads').argParser(integer('--threads')))
-    .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(integer('--node-retries')));
+    .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(integer('--node-retries')))
+    .addOption(sourceFreshnessOption());
+}
+
+/** `--source-freshness <mode>`: dbt source freshness before the build (README "Source freshness"). */
+export function sourceFreshnessOption(): Option {
+  return new Option('--source-freshness <mode>', 'run dbt source freshness first: warn records and alerts stale sources, skip-stale also leaves out models that read only stale sources').choices(SOURCE_FRESHNESS_MODES);
 }
 
 interface CreateOptions {
@@ -91,6 +98,7 @@ interface CreateOptions {
   failFast?: boolean;
   threads?: number;
   nodeRetries?: number;
+  sourceFreshness?: SourceFreshnessMode;
 }
 
 /** The declaration the flags make: the same fields (and checks) as an entry of watcher.yml. */
@@ -115,6 +123,7 @@ export function declarationOfFlags(name: string, opts: CreateOptions): ScheduleD
     failFast: opts.failFast === true ? true : undefined,
     threads: opts.threads,
     nodeRetries: opts.nodeRetries,
+    sourceFreshness: opts.sourceFreshness,
   };
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
   return raw as ScheduleDeclarationRaw;

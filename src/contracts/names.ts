@@ -26,6 +26,11 @@ export function nodeGroupWorkflowId(buildId: string, n: number): string {
   return `watcher/${buildId}/group-${n}`;
 }
 
+/** Workflow ID of the alerts a build found about its sources, delivered apart from it (no dot: no clash with unique_ids). */
+export function sourceFreshnessAlertsWorkflowId(buildId: string): string {
+  return `watcher/${buildId}/source-freshness-alerts`;
+}
+
 /** Workflow ID of the guard of one (project, target): at most one build holds it. */
 export function targetGuardWorkflowId(targetKey: string): string {
   return `watcher-lock/${targetKey}`;
