@@ -12,8 +12,9 @@ import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { checkCommand, monitorCommand } from './monitor.js';
 import { runsCommand } from './runs.js';
-import { integerArg, jsonObjectArg, portArg } from './options.js';
-import { scheduleCommand, sourceFreshnessOption } from './schedule.js';
+import { addBuildFlags, buildFieldsOfFlags, type BuildFlags } from './build-flags.js';
+import { integerArg, portArg } from './options.js';
+import { scheduleCommand } from './schedule.js';
 import { serveCommand, tokenCommand } from './serve.js';
 import { migrate } from '../store/migrate.js';
 
@@ -71,41 +72,21 @@ program
     await runWorker(loadConfig(), { stop: stop.signal });
   });
 
-program
-  .command('build')
-  .description('start a dbt build; live progress, then a per-node table. Exit 0 when every node passed, 1 otherwise')
-  .argument('[projectDir]', 'the dbt project', '.')
-  .option('-s, --select <selector...>', 'dbt --select')
-  .option('--exclude <selector...>', 'dbt --exclude')
-  .option('--selector <name>', 'dbt --selector (from selectors.yml)')
-  .option('--profiles-dir <dir>', 'dbt --profiles-dir')
-  .option('-t, --target <name>', 'dbt --target')
-  .option('--vars <json>', 'dbt --vars, as a JSON object', jsonObjectArg('--vars'))
-  .option('--full-refresh', 'dbt --full-refresh')
-  .option('--fail-fast', 'dbt --fail-fast')
-  .addOption(new Option('--threads <n>', 'dbt --threads').argParser(integerArg('--threads')))
-  .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(integerArg('--node-retries')))
-  .addOption(sourceFreshnessOption())
+addBuildFlags(
+  program
+    .command('build')
+    .description('start a dbt build; live progress, then a per-node table. Exit 0 when every node passed, 1 otherwise')
+    .argument('[projectDir]', 'the dbt project', '.'),
+)
   .option('--build-id <id>', 'build ID (default: a timestamp)')
   .option('--no-progress', 'no progress bar')
   .option('--json', 'print the summary as JSON')
-  .action(async (projectDir: string, opts: Record<string, unknown>) => {
+  .action(async (projectDir: string, opts: BuildFlags & { buildId?: string; progress?: boolean; json?: boolean }) => {
     const raw: BuildInputRaw = {
       projectDir: path.resolve(projectDir),
-      select: opts.select as string[] | undefined,
-      exclude: opts.exclude as string[] | undefined,
-      selector: opts.selector as string | undefined,
-      profilesDir: opts.profilesDir ? path.resolve(opts.profilesDir as string) : undefined,
-      target: opts.target as string | undefined,
-      vars: opts.vars as Record<string, unknown> | undefined,
-      fullRefresh: opts.fullRefresh === true ? true : undefined,
-      failFast: opts.failFast === true ? true : undefined,
-      threads: opts.threads as number | undefined,
-      nodeRetries: opts.nodeRetries as number | undefined,
-      sourceFreshness: opts.sourceFreshness as BuildInputRaw['sourceFreshness'],
-      buildId: opts.buildId as string | undefined,
+      ...buildFieldsOfFlags(opts),
+      ...(opts.buildId !== undefined ? { buildId: opts.buildId } : {}),
     };
-    for (const key of Object.keys(raw) as Array<keyof BuildInputRaw>) if (raw[key] === undefined) delete raw[key];
     const config = loadConfig();
     const { client, close } = await connectClient(config);
     try {
