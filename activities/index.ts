@@ -2,6 +2,7 @@
 import type { ActivityDeps } from './deps.js';
 import { cleanupLogs, runCheck } from './checks.js';
 import { sendAlerts } from './alerts.js';
+import { detectBuildAnomalies, prepareBuildAlerts } from './build-alerts.js';
 import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
 import { recordBuildStart, recordExecutions } from './record.js';
 import { rerunNode } from './rerun-node.js';
@@ -23,6 +24,8 @@ export function createActivities(deps: ActivityDeps) {
     runCheck: runCheck.bind(null, deps),
     cleanupLogs: cleanupLogs.bind(null, deps),
     sendAlerts: sendAlerts.bind(null, deps),
+    prepareBuildAlerts: prepareBuildAlerts.bind(null, deps),
+    detectBuildAnomalies: detectBuildAnomalies.bind(null, deps),
   };
 }
 
@@ -35,3 +38,4 @@ export type { RerunNodeInput, RerunNodeResult } from './rerun-node.js';
 export type { NotifyConsumersInput, UpstreamOutcome } from './consumers.js';
 export type { RecordBuildStartInput, RecordBuildStartResult } from './record.js';
 export type { SendAlertsResult } from './alerts.js';
+export type { DetectBuildAnomaliesInput, DetectBuildAnomaliesResult } from './build-alerts.js';

@@ -30,7 +30,7 @@ import {
   type NodeProgress,
   type PlannedNode,
 } from '../src/contracts/messages.js';
-import { BUILD_ID_PATTERN, nodeGroupWorkflowId, SearchAttributes, sourceFreshnessAlertsWorkflowId, targetGuardWorkflowId } from '../src/contracts/names.js';
+import { BUILD_ID_PATTERN, buildAlertsWorkflowId, nodeGroupWorkflowId, SearchAttributes, sourceFreshnessAlertsWorkflowId, targetGuardWorkflowId } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
 import { isStaleSource, skippedNodesBySource, type StaleSkip } from '../src/contracts/source-freshness.js';
 import {
@@ -44,6 +44,7 @@ import {
 } from '../src/contracts/status.js';
 import { BUILD_TIMEOUT_SECONDS, BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, TARGET_DRAIN_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
+import { cut, failedNodesOf, failedTestsOf, isFailedNode, MAX_ALERT_MESSAGE, type BuildAlertsInput, type FailedTest } from '../src/monitoring/build-alerts.js';
 import {
   BUILD_PIPELINE_TYPE,
   buildExecutionKey,
@@ -55,10 +56,14 @@ import {
   type ExecutionRecord,
 } from '../src/recording/records.js';
 import type { Alert } from '../src/monitoring/alerts.js';
+import { dbtBuildAlerts } from './build-alerts.js';
 import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
-import { deliverAlerts } from './monitoring.js';
+import { deliverAlerts } from './send-alerts.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
+
+/** The patch that added the post-build workflow (Build.startAlerts). */
+const BUILD_ALERTS_PATCH = 'build-alerts';
 
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
   // A queued build waits for the lock at most as long as a build may run.
@@ -117,10 +122,12 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     if (build.startedConsumers()) await build.letConsumersEnd();
     await build.releaseTarget();
     await build.finishRecording(status);
+    await build.startAlerts(status);
     throw err;
   }
   const ending = build.ending();
   await build.finishRecording(ending.status);
+  await build.startAlerts(ending.status);
   return build.result(ending);
 }
 
@@ -159,6 +166,8 @@ class Build {
   private groupsEnded: Array<Promise<unknown>> = [];
   /** Nodes left out of dbt's build because everything they read is stale (skip-stale). */
   private staleSkips: StaleSkip[] = [];
+  /** The failed tests of each failed node, for its alert. */
+  private readonly failedTests = new Map<string, FailedTest[]>();
 
   /** Before the first activity: the progress query, the groups' reports and the build's search attributes. */
   constructor(input: BuildInput) {
@@ -188,6 +197,7 @@ class Build {
       const node = this.planned.get(end.uniqueId);
       if (!p || !node || isTerminalNodeStatus(p.status)) continue;
       applyEnd(p, end);
+      if (end.outcome && isFailedNode(end.status)) this.failedTests.set(end.uniqueId, failedTestsOf(end.outcome));
       const ctx = { buildKey: this.buildKey, uniqueId: node.uniqueId, resourceType: node.resourceType, config: node.config, atMs: Date.now() };
       this.recording.add(end.outcome ? nodeExecutionRecords(ctx, end.outcome) : [nodeExecutionRecordFromProgress(ctx, p)]);
     }
@@ -432,6 +442,39 @@ class Build {
     ]);
     await CancellationScope.nonCancellable(() => this.recording.drain());
     progress.recordingFailures = this.recording.failures.length ? this.recording.failures : undefined;
+  }
+
+  /**
+   * After finishRecording (the root's end is stored), unless the build was canceled: the post-build
+   * workflow (failure alerts, anomaly detection), abandoned so that it never holds this build open.
+   * Patched, so histories recorded before it replay without it.
+   */
+  async startAlerts(status: NodeStatus): Promise<void> {
+    if (status === 'canceled' || !patched(BUILD_ALERTS_PATCH)) return;
+    const { workflowId, runId } = workflowInfo();
+    const progress = withCounts(this.progress);
+    const input: BuildAlertsInput = {
+      buildId: this.buildId,
+      workflowId,
+      runId,
+      project: progress.projectName,
+      target: this.input.target,
+      pipeline: this.root?.pipeline.name,
+      status,
+      error: progress.error === undefined ? undefined : cut(progress.error, MAX_ALERT_MESSAGE),
+      nodes: progress.nodes.length,
+      counts: progress.counts,
+      ...failedNodesOf(progress.nodes, this.planned, this.failedTests),
+      endedAt: new Date().toISOString(),
+    };
+    await CancellationScope.nonCancellable(() =>
+      startChild(dbtBuildAlerts, {
+        workflowId: buildAlertsWorkflowId(this.buildId, runId),
+        args: [input],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `alerts and anomaly detection of build ${this.buildId}`,
+      }),
+    ).catch((err: unknown) => log.warn(`the alerts of build ${this.buildId} were not started: ${failureMessage(err)}`));
   }
 
   /** After ending and finishRecording: the per-node summary, or the failure that carries it. */

@@ -47,7 +47,7 @@ async function startStackWorker(stack: DevStack): Promise<{ worker: Worker; runn
     namespace: stack.file.namespace,
     taskQueue: stack.file.taskQueue,
     workflowBundle,
-    activityDeps: { dbtEnv: { ...process.env, ...stack.file.dbtEnv }, store },
+    activityDeps: { dbtEnv: { ...process.env, ...stack.file.dbtEnv }, store, uiUrl: stack.file.uiUrl },
   });
   return { worker, running: worker.run(), connection, store };
 }

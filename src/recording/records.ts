@@ -171,7 +171,7 @@ export function sourceFreshnessRecords(buildKey: string, results: readonly Sourc
 }
 
 /** FNV-1a, 32 bits: a short, stable fingerprint without Node's crypto (workflow-safe). */
-function fnv1a(text: string): string {
+export function fnv1a(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -20,7 +20,7 @@ import { migrate } from '../../src/store/migrate.js';
 import { buildExecution, childrenOf } from '../../src/store/queries.js';
 import { createWorker } from '../../src/worker.js';
 import { readBuildRunResults, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
-import { Receiver } from '../support/webhook-receiver.js';
+import { Receiver } from '../support/receiver.js';
 import { progressOf, waitUntil } from './support/faults.js';
 
 /** Postgres stays down at least this long (recording must retry across a long outage)... */

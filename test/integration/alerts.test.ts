@@ -17,8 +17,8 @@ import { createNotifier, loadNotifierConfig, slackText } from '../../src/monitor
 import { listAlertDeliveries } from '../../src/store/alerts.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { Receiver } from '../support/receiver.js';
 import { connectTestClient, stack, uniqueName } from '../support/stack.js';
-import { Receiver } from '../support/webhook-receiver.js';
 
 const SLACK_TOKEN = 'T0SECRET/B0SECRET/slackS3cr3tTok3n';
 const JSON_TOKEN = 'jsonS3cr3tTok3n';

@@ -1,6 +1,5 @@
-// A real local HTTP receiver for webhook alerts (Slack's incoming webhook or the JSON webhook):
-// it records every request and answers what `respond` decides, so tests can play a receiver
-// that fails, hangs or is down.
+// A webhook receiver on 127.0.0.1 for the alert tests: records every request and answers as
+// `respond` decides (a status, or 'hang' to never answer).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
