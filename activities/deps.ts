@@ -18,6 +18,10 @@ export interface ActivityDeps {
   heartbeatIntervalMs: number;
   /** Watcher's metadata database; recording is off without one. */
   store?: Pool;
+  /** The Temporal UI's base URL, for the links in alerts (none without it). */
+  uiUrl?: string;
+  /** Whether a build gives its node pipelines the default anomaly rules they lack (default true; WATCHER_DBT_DEFAULT_ANOMALY_RULES). */
+  dbtDefaultAnomalyRules?: boolean;
   /** Alert channels; loaded from the worker's environment on first use when absent. */
   notifier?: Notifier;
 }

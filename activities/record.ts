@@ -10,7 +10,7 @@ import type { ExecutionRecord } from '../src/recording/records.js';
 import { isTransientDbError, withTransaction } from '../src/store/db.js';
 import { ParentNotRecordedError, recordExecutions as storeExecutions } from '../src/store/executions.js';
 import { syncLineage, type PipelineLineage } from '../src/store/lineage.js';
-import { setNextWatermark, syncPipelines } from '../src/store/pipelines.js';
+import { createDefaultAnomalyRules, DBT_DEFAULT_ANOMALY_METRICS, setNextWatermark, syncPipelines } from '../src/store/pipelines.js';
 import type { ActivityDeps } from './deps.js';
 
 function classify(err: unknown): never {
@@ -46,6 +46,10 @@ export async function recordBuildStart(deps: ActivityDeps, input: RecordBuildSta
         { name: input.root.pipeline.name, type: input.root.pipeline.type, config: {} },
         ...input.nodePipelines.map((p) => ({ ...p, config: p.config ?? {} })),
       ]);
+      // Node pipelines get the default anomaly rules they lack (never touching a user's rule).
+      if (deps.dbtDefaultAnomalyRules !== false) {
+        await createDefaultAnomalyRules(client, input.nodePipelines.map((p) => synced.ids.get(p.name)!), DBT_DEFAULT_ANOMALY_METRICS);
+      }
       const current = await setNextWatermark(client, synced.ids.get(input.root.pipeline.name)!, input.nextWatermark);
       await storeExecutions(client, [{ ...input.root, watermark: current ?? undefined, nextWatermark: input.nextWatermark }]);
       const timeliness = await timelinessSettingsOf(client, input.root.pipeline);

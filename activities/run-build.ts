@@ -9,6 +9,7 @@ import { ReportTracker, type TrackedConsumer } from '../src/build/report-tracker
 import { planResume, type ResumeSelection } from '../src/build/resume.js';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { NodeReport } from '../src/contracts/messages.js';
+import type { StaleSkip } from '../src/contracts/source-freshness.js';
 import { readManifest, readRunResults, type Manifest, type RunResults } from '../src/dbt/artifacts.js';
 import { buildArgs, parseArgs, type InvocationPaths, type SelectionOverride } from '../src/dbt/command.js';
 import { DbtRun } from '../src/dbt/dbt-run.js';
@@ -30,6 +31,8 @@ export interface RunBuildInput {
   input: BuildInput;
   /** The build's consumers and the tests that belong to each. */
   consumers: TrackedConsumer[];
+  /** Nodes left out because everything they read is stale (sourceFreshness `skip-stale`). */
+  staleSkips?: StaleSkip[];
 }
 
 export interface RunBuildResult {
@@ -50,8 +53,14 @@ export interface RunBuildResult {
 /** Past this, a resumed build's selection goes to dbt as a YAML selector, not as arguments. */
 export const MAX_SELECTION_ARGV_BYTES = 128 * 1024;
 
-export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }: RunBuildInput): Promise<RunBuildResult> {
+export function maxSelectionArgvBytes(): number {
+  return Number(process.env.WATCHER_MAX_SELECTION_ARGV_BYTES) || MAX_SELECTION_ARGV_BYTES;
+}
+
+export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: planned, staleSkips = [] }: RunBuildInput): Promise<RunBuildResult> {
   assertProjectDir(input.projectDir);
+  const consumers = withoutStaleTests(planned, staleSkips);
+  const leftOut = new Set(staleSkips.map((s) => s.uniqueId));
   const ctx = Context.current();
   const attempt = ctx.info.attempt;
   const index = checkpointIndex(consumers);
@@ -102,6 +111,12 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
     }
     // Reports that were complete but had not reached their consumer when the last worker died.
     deliver(tracker.completeReady(Date.now()));
+    // Left out on purpose (stale sources): their consumers end now, and are not retried.
+    for (const { uniqueId, cause } of staleSkips) {
+      for (const report of tracker.record({ ...missingResult(uniqueId, 'not_run', cause), status: 'skipped', dbtStatus: 'skipped' }, Date.now())) {
+        deliver([{ ...report, cause, retryable: false }]);
+      }
+    }
     // The earlier dbt got to its end: run_results.json closes what it had no event for.
     for (const entry of earlierRunResults?.results ?? []) deliver(tracker.record(resultFromRunResult(entry), Date.now()));
 
@@ -111,8 +126,10 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
     let dbtExitedAtMs: number | undefined;
     let skippedBelow = new Map<string, string>();
     let resume: ResumeSelection | undefined;
-    if (dbtExitCode === undefined && tracker.finishedStatuses().size > 0) {
-      resume = planResume(await parseManifest(deps, input, buildId, attempt), tracker.finishedStatuses(), index);
+    // Nodes left out on purpose hold nothing below them back, and are not run.
+    const finished = new Map([...tracker.finishedStatuses()].filter(([id]) => !leftOut.has(id)));
+    if (dbtExitCode === undefined && finished.size > 0) {
+      resume = planResume(await parseManifest(deps, input, buildId, attempt), finished, index.filter((id) => !leftOut.has(id)));
       skippedBelow = resume.skippedBelow;
       // Everything had a result or will not run: no dbt needed to finish the build.
       if (resume.select.length === 0) dbtExitCode = 0;
@@ -133,7 +150,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
 
       const run = DbtRun.start({
         dbtBin: deps.dbtBin,
-        args: buildArgs(input, paths, override),
+        args: buildArgs(input, paths, override, staleSkips.map((s) => s.selector)),
         cwd: input.projectDir,
         env: deps.dbtEnv,
         paths,
@@ -186,6 +203,18 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers }
   } finally {
     stopHeartbeats();
   }
+}
+
+/**
+ * The consumers as this build reports them when nodes are left out: a left-out node waits for
+ * no test, and a test it shares with a node that runs is not waited for either (dbt leaves out
+ * every test of a node it excludes).
+ */
+function withoutStaleTests(consumers: TrackedConsumer[], staleSkips: readonly StaleSkip[]): TrackedConsumer[] {
+  if (staleSkips.length === 0) return consumers;
+  const leftOut = new Set(staleSkips.map((s) => s.uniqueId));
+  const leftOutTests = new Set(consumers.filter((c) => leftOut.has(c.uniqueId)).flatMap((c) => c.tests));
+  return consumers.map((c) => (leftOut.has(c.uniqueId) ? { uniqueId: c.uniqueId, tests: [] } : { ...c, tests: c.tests.filter((t) => !leftOutTests.has(t)) }));
 }
 
 /** The build's own dbt invocation of one attempt: `build-1`, `build-2`, ... */
@@ -252,7 +281,7 @@ async function resumeOverride(
   input: BuildInput,
   resume: ResumeSelection,
   paths: InvocationPaths,
-  maxArgvBytes = Number(process.env.WATCHER_MAX_SELECTION_ARGV_BYTES) || MAX_SELECTION_ARGV_BYTES,
+  maxArgvBytes = maxSelectionArgvBytes(),
 ): Promise<SelectionOverride> {
   const flags: SelectionOverride = { kind: 'flags', select: resume.select };
   if (argvBytes(buildArgs(input, paths, flags)) <= maxArgvBytes) return flags;

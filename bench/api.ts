@@ -7,16 +7,13 @@
 // Postgres that every answered start is exactly one row and every answered end ended it.
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../src/devstack/ports.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/devstack/postgres.js';
-import { createPool, type Pool } from '../src/store/db.js';
-import { migrate } from '../src/store/migrate.js';
 import { createToken } from '../src/store/tokens.js';
 import { PROJECT_ROOT } from '../src/toolchain.js';
+import { openBenchStore } from './lib/metadata-seed.js';
 import { summarize } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -150,35 +147,21 @@ function startServer(databaseUrl: string, port: number): Promise<ChildProcess> {
   });
 }
 
-const home = mkdtempSync(path.join(os.tmpdir(), 'watcher-bench-api-'));
-chmodSync(home, 0o755); // as root, Postgres runs as `postgres` and must reach its data dir
-let pg: EmbeddedPostgresHandle | undefined;
-let pool: Pool | undefined;
 let server: ChildProcess | undefined;
 
-async function cleanup(): Promise<void> {
+async function stopServer(): Promise<void> {
   if (server && server.exitCode === null) {
     const exited = new Promise((resolve) => server!.once('exit', resolve));
     server.kill('SIGTERM');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     if (server.exitCode === null) server.kill('SIGKILL');
   }
-  await pool?.end().catch(() => undefined);
-  await pg?.stop().catch((err: unknown) => console.error(`stopping Postgres failed: ${String(err)}`));
-  rmSync(home, { recursive: true, force: true });
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void cleanup().finally(() => process.exit(130));
-  });
 }
 
+const store = await openBenchStore('api', progress, { poolMax: 2, beforeClose: stopServer });
 try {
-  progress('starting embedded Postgres');
-  pg = await startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port: await freePort(), databases: ['watcher'] });
-  const databaseUrl = pg.url('watcher');
-  await migrate(databaseUrl);
-  pool = createPool(databaseUrl, { max: 2 });
+  const pool = store.pool;
+  const databaseUrl = store.url;
   const { token } = await createToken(pool, 'bench', 'write');
   const port = await freePort();
   server = await startServer(databaseUrl, port);
@@ -255,5 +238,5 @@ try {
   console.error(err);
   process.exitCode = 1;
 } finally {
-  await cleanup();
+  await store.close();
 }

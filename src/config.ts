@@ -1,9 +1,10 @@
 // Where Watcher's services are: environment first (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 // DATABASE_URL, ...), then the running dev stack's `.watcher/dev.json`, then defaults.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './contracts/names.js';
+import { describeZodError } from './contracts/validation.js';
 
 /** `.watcher/dev.json`: the contract between `watcher dev` and everything that talks to it. */
 export const DevStackFileSchema = z.object({
@@ -28,6 +29,12 @@ export function devStackFilePath(): string {
   return path.join(watcherHome(), 'dev.json');
 }
 
+/** A dev stack file that is there but cannot be used: the message names the file and what is wrong. */
+export class DevStackFileError extends Error {
+  override name = 'DevStackFileError';
+}
+
+/** The running dev stack's description; undefined when there is none. */
 export function readDevStackFile(file = devStackFilePath()): DevStackFile | undefined {
   let text: string;
   try {
@@ -35,13 +42,22 @@ export function readDevStackFile(file = devStackFilePath()): DevStackFile | unde
   } catch {
     return undefined;
   }
-  const parsed = DevStackFileSchema.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new DevStackFileError(`${file} is not valid JSON (${(err as Error).message}): delete it and start \`watcher dev\` again, or set TEMPORAL_ADDRESS`);
+  }
+  const parsed = DevStackFileSchema.safeParse(json);
+  if (!parsed.success) throw new DevStackFileError(`${file} is not a dev stack description: ${describeZodError(parsed.error)}; delete it and start \`watcher dev\` again`);
+  return parsed.data;
 }
 
+/** Owner-only (0600): it holds the embedded Postgres superuser's password. */
 export function writeDevStackFile(contents: DevStackFile, file = devStackFilePath()): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(contents, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // the mode above applies only when the file is created
 }
 
 export interface WatcherConfig {

@@ -9,6 +9,7 @@ import { connectionOptions, type WatcherConfig } from './config.js';
 import { DBT_STOP_GRACE_MS, HEARTBEAT_INTERVAL_MS } from './contracts/timeouts.js';
 import { createNotifier, loadNotifierConfig } from './monitoring/notifier.js';
 import { createPool } from './store/db.js';
+import { dbtDefaultAnomalyRules } from './store/pipelines.js';
 import { migrate } from './store/migrate.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { dbtBinary, PROJECT_ROOT } from './toolchain.js';
@@ -73,6 +74,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     stopGraceMs: options.activityDeps?.stopGraceMs ?? DBT_STOP_GRACE_MS,
     heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
     store: options.activityDeps?.store,
+    uiUrl: options.activityDeps?.uiUrl || undefined,
+    // Read now, so a value that does not parse stops the worker at start, naming the variable.
+    dbtDefaultAnomalyRules: options.activityDeps?.dbtDefaultAnomalyRules ?? dbtDefaultAnomalyRules(),
     // Read now, so a webhook URL that does not parse stops the worker at start, naming the variable.
     notifier: options.activityDeps?.notifier ?? createNotifier(loadNotifierConfig()),
   };
@@ -106,7 +110,7 @@ export async function runWorker(config: WatcherConfig, options: { workflowBundle
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       workflowBundle: options.workflowBundle,
-      activityDeps: { dbtEnv: { ...process.env, ...config.dbtEnv }, store },
+      activityDeps: { dbtEnv: { ...process.env, ...config.dbtEnv }, store, uiUrl: config.uiUrl },
     });
     console.error(`watcher: worker polling task queue '${config.taskQueue}' on ${config.temporalAddress} (namespace ${config.namespace})`);
     const stopWorker = () => worker.shutdown();

@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  log,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -17,8 +18,8 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { RecordBuildStartResult, RunBuildResult, WatcherActivities } from '../activities/index.js';
-import { parseBuildInput, rerunFlagsOf, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
+import type { RecordBuildStartResult, RunBuildResult, SourceFreshnessCheck, WatcherActivities } from '../activities/index.js';
+import { parseBuildInput, rerunFlagsOf, sourceFreshnessMode, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
 import {
   nodesEndedSignal,
   progressQuery,
@@ -29,8 +30,9 @@ import {
   type NodeProgress,
   type PlannedNode,
 } from '../src/contracts/messages.js';
-import { BUILD_ID_PATTERN, nodeGroupWorkflowId, SearchAttributes, targetGuardWorkflowId } from '../src/contracts/names.js';
+import { BUILD_ID_PATTERN, buildAlertsWorkflowId, nodeGroupWorkflowId, SearchAttributes, sourceFreshnessAlertsWorkflowId, targetGuardWorkflowId } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
+import { isStaleSource, skippedNodesBySource, type StaleSkip } from '../src/contracts/source-freshness.js';
 import {
   buildFailure,
   endedNodeStatus,
@@ -42,6 +44,7 @@ import {
 } from '../src/contracts/status.js';
 import { BUILD_TIMEOUT_SECONDS, BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, TARGET_DRAIN_SECONDS } from '../src/contracts/timeouts.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
+import { cut, failedNodesOf, failedTestsOf, isFailedNode, MAX_ALERT_MESSAGE, type BuildAlertsInput, type FailedTest } from '../src/monitoring/build-alerts.js';
 import {
   BUILD_PIPELINE_TYPE,
   buildExecutionKey,
@@ -49,12 +52,19 @@ import {
   nodeExecutionRecordFromProgress,
   nodeExecutionRecords,
   nodePipelineType,
+  sourceFreshnessRecords,
   type ExecutionRecord,
 } from '../src/recording/records.js';
+import type { Alert } from '../src/monitoring/alerts.js';
+import { dbtBuildAlerts } from './build-alerts.js';
 import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
+import { deliverAlerts } from './send-alerts.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
 import { EXACT_TIMELINESS_BUILD_PATCH, TimelinessTimer } from './timeliness-timer.js';
+
+/** The patch that added the post-build workflow (Build.startAlerts). */
+const BUILD_ALERTS_PATCH = 'build-alerts';
 
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
   // A queued build waits for the lock at most as long as a build may run.
@@ -68,6 +78,15 @@ const { resolveBuildGraph, notifyConsumers } = proxyActivities<WatcherActivities
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
 });
+const { checkSourceFreshness } = proxyActivities<WatcherActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 2, nonRetryableErrorTypes: FailuresNotRetried.dbtActivity },
+});
+/** dbtBuild runs `dbt source freshness` first when its input asks (sourceFreshness). */
+export const SOURCE_FRESHNESS_PATCH = 'watcher-source-freshness';
+
 const { runBuild } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
   // With dbt's stop grace, it bounds how long dbt outlives a terminated build (TARGET_DRAIN_SECONDS).
@@ -91,6 +110,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     if (build.asksForWatermark()) build.useWatermark(await recordingStarted);
     if (build.locksTarget()) build.holdTarget(await build.acquireTarget(plan));
     build.watchConsumers(await build.startConsumers(plan));
+    if (build.checksSourceFreshness()) await build.alertApart(build.sourceFreshnessChecked(await build.checkSourceFreshness(plan)));
     try {
       build.dbtEnded(await build.runDbt(plan));
     } catch (err) {
@@ -104,10 +124,12 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     if (build.startedConsumers()) await build.letConsumersEnd();
     await build.releaseTarget();
     await build.finishRecording(status);
+    await build.startAlerts(status);
     throw err;
   }
   const ending = build.ending();
   await build.finishRecording(ending.status);
+  await build.startAlerts(ending.status);
   return build.result(ending);
 }
 
@@ -146,6 +168,10 @@ class Build {
   private groupsEnded: Array<Promise<unknown>> = [];
   /** Exact timeliness (patched): the build's own timer, and its consumers' (their inputs carry the build's key). */
   private timeliness: TimelinessTimer | undefined;
+  /** Nodes left out of dbt's build because everything they read is stale (skip-stale). */
+  private staleSkips: StaleSkip[] = [];
+  /** The failed tests of each failed node, for its alert. */
+  private readonly failedTests = new Map<string, FailedTest[]>();
 
   /** Before the first activity: the progress query, the groups' reports and the build's search attributes. */
   constructor(input: BuildInput) {
@@ -175,6 +201,7 @@ class Build {
       const node = this.planned.get(end.uniqueId);
       if (!p || !node || isTerminalNodeStatus(p.status)) continue;
       applyEnd(p, end);
+      if (end.outcome && isFailedNode(end.status)) this.failedTests.set(end.uniqueId, failedTestsOf(end.outcome));
       const ctx = { buildKey: this.buildKey, uniqueId: node.uniqueId, resourceType: node.resourceType, config: node.config, atMs: Date.now() };
       this.recording.add(end.outcome ? nodeExecutionRecords(ctx, end.outcome) : [nodeExecutionRecordFromProgress(ctx, p)]);
     }
@@ -274,10 +301,75 @@ class Build {
     return this.groupsEnded.length > 0;
   }
 
-  /** Run dbt, once its consumers wait: ONE `dbt build` for the whole plan. */
+  /** Only when the input asks; builds that never asked replay as they ran. */
+  checksSourceFreshness(): boolean {
+    return sourceFreshnessMode(this.input) !== 'off' && patched(SOURCE_FRESHNESS_PATCH);
+  }
+
+  /**
+   * Before dbt builds, with the consumers waiting: `dbt source freshness` of the sources the plan
+   * reads (no dbt at all when it reads none). Whatever goes wrong short of a cancellation is a
+   * warning, and the build builds everything.
+   */
+  checkSourceFreshness(plan: BuildPlan): Promise<SourceFreshnessCheck> {
+    if (!plan.sources) return Promise.resolve({ results: [], skips: [], alerts: [], warnings: ['the selected nodes read no dbt source: nothing to check'] });
+    return checkSourceFreshness({ buildId: this.buildId, input: this.input, sources: plan.sources, consumers: plan.nodes.map((n) => n.uniqueId) }).catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      return { results: [], skips: [], alerts: [], warnings: [`the source freshness check failed, so every node is built: ${failureMessage(err)}`] };
+    });
+  }
+
+  /** After checkSourceFreshness: its summary in the progress, one record per source, the nodes to leave out; returns the alerts. */
+  sourceFreshnessChecked(check: SourceFreshnessCheck): Alert[] {
+    const mode = sourceFreshnessMode(this.input) === 'skip-stale' ? 'skip-stale' : 'warn';
+    this.staleSkips = check.skips;
+    const ids = (f: (r: SourceFreshnessCheck['results'][number]) => boolean) => check.results.filter(f).map((r) => r.uniqueId);
+    this.progress.sourceFreshness = {
+      mode,
+      ...(check.invocationId ? { invocationId: check.invocationId } : {}),
+      checked: check.results.length,
+      stale: ids(isStaleSource),
+      warn: ids((r) => r.status === 'warn'),
+      failed: ids((r) => r.status === 'runtime error'),
+      skipped: check.skips.map((s) => s.uniqueId),
+      ...(check.warnings.length ? { warnings: check.warnings } : {}),
+    };
+    for (const w of check.warnings) log.warn(`build ${this.buildId}: source freshness: ${w}`);
+    if (check.results.length) this.recording.add(sourceFreshnessRecords(this.buildKey, check.results, skippedNodesBySource(check.skips), Date.now()));
+    return check.alerts;
+  }
+
+  /**
+   * Stale sources are alerted by a workflow of their own that outlives this build: the build
+   * never waits for a receiver, and no alert is lost with it. Started once per build ID.
+   */
+  async alertApart(alerts: Alert[]): Promise<void> {
+    if (alerts.length === 0) return;
+    try {
+      await startChild(deliverAlerts, {
+        workflowId: sourceFreshnessAlertsWorkflowId(this.buildId),
+        args: [alerts],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `alerts of build ${this.buildId}: ${alerts.length} stale source(s)`,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const warning = `stale sources not alerted: ${failureMessage(err)}`;
+      log.warn(`build ${this.buildId}: ${warning}`);
+      const summary = this.progress.sourceFreshness;
+      if (summary) summary.warnings = [...(summary.warnings ?? []), warning];
+    }
+  }
+
+  /** Run dbt, once its consumers wait: ONE `dbt build` for the whole plan (minus stale skips). */
   runDbt(plan: BuildPlan): Promise<RunBuildResult> {
     this.progress.phase = 'building';
-    return runBuild({ buildId: this.buildId, input: this.input, consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })) });
+    return runBuild({
+      buildId: this.buildId,
+      input: this.input,
+      consumers: plan.nodes.map((n) => ({ uniqueId: n.uniqueId, tests: n.tests })),
+      ...(this.staleSkips.length ? { staleSkips: this.staleSkips } : {}),
+    });
   }
 
   dbtEnded(run: RunBuildResult): void {
@@ -331,11 +423,15 @@ class Build {
     return CancellationScope.nonCancellable(() => Promise.race([Promise.allSettled(this.groupsEnded), sleep('1 minute')]));
   }
 
-  /** After every node ended: the build's status, from its nodes and dbt's own failure. */
+  /**
+   * After every node ended: the build's status, from its nodes and dbt's own failure. A node left
+   * out on purpose (stale sources) is no failure: the build says `warn`.
+   */
   ending(): BuildEnding {
     const summary = withCounts(this.progress);
-    const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status));
-    const status: NodeStatus = failed.length > 0 || this.progress.error ? 'error' : summary.counts.warn ? 'warn' : 'success';
+    const leftOut = new Set(this.staleSkips.map((s) => s.uniqueId));
+    const failed = summary.nodes.filter((n) => !isPassingNodeStatus(n.status) && !(n.status === 'skipped' && leftOut.has(n.uniqueId)));
+    const status: NodeStatus = failed.length > 0 || this.progress.error ? 'error' : summary.counts.warn || leftOut.size ? 'warn' : 'success';
     upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
     return { status, failed, nodes: summary.nodes.length };
   }
@@ -354,13 +450,53 @@ class Build {
         status: endedNodeStatus(status),
         endDate: endDate.toISOString(),
         totalRows: progress.nodes.reduce((sum, n) => sum + (n.rowsAffected ?? 0), 0),
-        metadata: { ...root.metadata, invocation_id: progress.invocationId, dbt_exit_code: progress.dbtExitCode, counts: withCounts(progress).counts, error: progress.error },
+        metadata: {
+          ...root.metadata,
+          invocation_id: progress.invocationId,
+          dbt_exit_code: progress.dbtExitCode,
+          counts: withCounts(progress).counts,
+          error: progress.error,
+          source_freshness: progress.sourceFreshness,
+        },
         promoteWatermark: true,
         ...(watched ? { timelinessWatched: true } : {}),
       },
     ]);
     await CancellationScope.nonCancellable(() => this.recording.drain());
     progress.recordingFailures = this.recording.failures.length ? this.recording.failures : undefined;
+  }
+
+  /**
+   * After finishRecording (the root's end is stored), unless the build was canceled: the post-build
+   * workflow (failure alerts, anomaly detection), abandoned so that it never holds this build open.
+   * Patched, so histories recorded before it replay without it.
+   */
+  async startAlerts(status: NodeStatus): Promise<void> {
+    if (status === 'canceled' || !patched(BUILD_ALERTS_PATCH)) return;
+    const { workflowId, runId } = workflowInfo();
+    const progress = withCounts(this.progress);
+    const input: BuildAlertsInput = {
+      buildId: this.buildId,
+      workflowId,
+      runId,
+      project: progress.projectName,
+      target: this.input.target,
+      pipeline: this.root?.pipeline.name,
+      status,
+      error: progress.error === undefined ? undefined : cut(progress.error, MAX_ALERT_MESSAGE),
+      nodes: progress.nodes.length,
+      counts: progress.counts,
+      ...failedNodesOf(progress.nodes, this.planned, this.failedTests),
+      endedAt: new Date().toISOString(),
+    };
+    await CancellationScope.nonCancellable(() =>
+      startChild(dbtBuildAlerts, {
+        workflowId: buildAlertsWorkflowId(this.buildId, runId),
+        args: [input],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `alerts and anomaly detection of build ${this.buildId}`,
+      }),
+    ).catch((err: unknown) => log.warn(`the alerts of build ${this.buildId} were not started: ${failureMessage(err)}`));
   }
 
   /** After ending and finishRecording: the per-node summary, or the failure that carries it. */

@@ -3,5 +3,6 @@ export { dbtBuild } from './dbt-build.js';
 export { dbtNode } from './dbt-node.js';
 export { dbtTargetGuard } from './target-guard.js';
 export { dbtNodeGroup } from './dbt-node-group.js';
+export { dbtBuildAlerts } from './build-alerts.js';
 export { anomalyAlerts, failureRateCheck, freshnessCheck, logCleanup, timelinessCheck } from './monitoring.js';
-export { deliverAlerts } from './deliver-alerts.js';
+export { deliverAlerts } from './send-alerts.js';

@@ -3,7 +3,7 @@
 // then hands the alerts to the notifier's `sendAlerts` activity. Both are retried without a
 // limit: a Postgres outage or a receiver that is down only delays a check, and nothing found is
 // lost (the findings are in this workflow's history until the alerts are out).
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities/index.js';
 import {
   CheckInputSchema,
@@ -16,18 +16,13 @@ import {
 } from '../src/contracts/checks.js';
 import { FailureTypes } from '../src/contracts/status.js';
 import { describeZodError } from '../src/contracts/validation.js';
-import { SEND_ALERTS_ACTIVITY_OPTIONS } from '../src/monitoring/delivery-policy.js';
+import { sendAlertBatches } from './send-alerts.js';
 
 // Unlimited attempts (no maximumAttempts): the check waits out a Postgres outage.
 const checkRetry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [FailureTypes.invalidInput, 'NoMetadataStore'] };
 // A check is a few queries: a lost worker is noticed within minutes, not after a long timeout.
 const { runCheck } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '5 minutes', retry: checkRetry });
 const { cleanupLogs } = proxyActivities<WatcherActivities>({ startToCloseTimeout: '1 hour', retry: checkRetry });
-// The notifier's policy: unlimited retries, so a receiver down for hours still gets every alert.
-const { sendAlerts } = proxyActivities<Pick<WatcherActivities, 'sendAlerts'>>(SEND_ALERTS_ACTIVITY_OPTIONS);
-
-/** Alerts per sendAlerts call: keeps each activity's input and duration small. */
-const ALERT_BATCH = 50;
 
 function parseOrFail<T>(parse: () => { success: true; data: T } | { success: false; error: Parameters<typeof describeZodError>[0] }, what: string): T {
   const parsed = parse();
@@ -40,17 +35,8 @@ async function runAndAlert(check: CheckName, raw: Record<string, unknown>): Prom
   const input = parseOrFail(() => CheckInputSchema.safeParse({ ...raw, check }), `${check} check`);
   // The workflow's clock, fixed in its history: every attempt of the check judges this moment.
   const { alerts, ...found } = await runCheck(input, { asOf: new Date().toISOString() });
-  const alertErrors: string[] = [];
-  for (let i = 0; i < alerts.length; i += ALERT_BATCH) {
-    try {
-      await sendAlerts(alerts.slice(i, i + ALERT_BATCH));
-    } catch (err) {
-      // Only a failure no retry can fix ends the activity (a channel answered 4xx, a bad channel
-      // config): the check still completes with what it found, and says why alerts are missing.
-      if (!(err instanceof ActivityFailure)) throw err;
-      alertErrors.push(err.cause?.message ?? err.message);
-    }
-  }
+  // A channel that refuses them does not fail the check: it completes with what it found.
+  const alertErrors = await sendAlertBatches(alerts);
   return { ...found, alertsSent: alerts.length, alertKeys: alerts.map((a) => a.idempotencyKey), ...(alertErrors.length ? { alertErrors } : {}) };
 }
 

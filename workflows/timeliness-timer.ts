@@ -15,7 +15,7 @@ import type { WatcherActivities } from '../activities/index.js';
 import { alertWorkflowId } from '../src/contracts/names.js';
 import { timelinessAlert } from '../src/monitoring/check-alerts.js';
 import { decideTimeliness, lateFinding, type LateDecision, type TimelinessSettings } from '../src/monitoring/timeliness.js';
-import { deliverAlerts } from './deliver-alerts.js';
+import { deliverAlerts } from './send-alerts.js';
 
 /** patched() names: every change to dbtBuild/dbtNode for exact timeliness is behind one of these. */
 export const EXACT_TIMELINESS_NODE_PATCH = 'exact-timeliness-node';

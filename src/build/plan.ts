@@ -4,7 +4,7 @@
 import { isConsumerResourceType, isTestResourceType, type AddressSpec, type BuildPlan, type PlannedNode } from '../contracts/messages.js';
 import { parseNodeConfig } from '../contracts/node-config.js';
 import type { Manifest, ManifestNode } from '../dbt/artifacts.js';
-import { exactSelector } from '../dbt/selectors.js';
+import { exactSelector, sourceSelector } from '../dbt/selectors.js';
 
 /** The selected graph (its `targetKey` is left to the caller, which knows the machine). */
 export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>): BuildPlan {
@@ -12,6 +12,8 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
 
   const consumers = new Map<string, PlannedNode>();
   const addresses: Record<string, AddressSpec> = {};
+  // The sources the planned nodes read, for `dbt source freshness` (sourceFreshness builds).
+  const sources: Record<string, string> = {};
   const remember = (a: AddressSpec) => {
     addresses[a.name] ??= a;
     return a.name;
@@ -34,6 +36,10 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
       ...(error ? { configError: error } : {}),
       lineage: { ...(target ? { target: remember(target) } : {}), sources: lineageSources(manifest, id).map(remember) },
     });
+    for (const parentId of parentsThroughEphemerals(manifest, id)) {
+      const source = manifest.sources?.[parentId];
+      if (source) sources[parentId] ??= sourceSelector(source);
+    }
   }
 
   // Tests belong to every consumer they reference (a relationships test to both models).
@@ -74,6 +80,7 @@ export function planBuild(manifest: Manifest, selectedIds: ReadonlySet<string>):
     nodes: topologicalOrder([...consumers.values()]),
     addresses,
     testCount,
+    ...(Object.keys(sources).length ? { sources } : {}),
   };
 }
 
@@ -96,19 +103,31 @@ export function addressOf(node: ManifestNode): AddressSpec | undefined {
 /** The relations and sources a node reads, looking through ephemeral models (dbt inlines them). */
 function lineageSources(manifest: Manifest, id: string): AddressSpec[] {
   const found = new Map<string, AddressSpec>();
-  const visit = (nodeId: string, seen: Set<string>) => {
+  for (const parentId of parentsThroughEphemerals(manifest, id)) {
+    const parent = manifest.nodes[parentId] ?? manifest.sources?.[parentId];
+    const address = parent && addressOf(parent);
+    if (address) found.set(address.name, address);
+  }
+  return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * What a node reads: its parents (models, seeds, snapshots, sources), and in place of an
+ * ephemeral parent that one's parents (dbt inlines it), each once.
+ */
+export function parentsThroughEphemerals(manifest: Manifest, id: string): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const visit = (nodeId: string) => {
     for (const parentId of manifest.nodes[nodeId]?.depends_on?.nodes ?? []) {
       if (seen.has(parentId)) continue;
       seen.add(parentId);
-      const parent = manifest.nodes[parentId] ?? manifest.sources?.[parentId];
-      if (!parent) continue;
-      const address = addressOf(parent);
-      if (address) found.set(address.name, address);
-      else if (parent.config?.materialized === 'ephemeral') visit(parentId, seen);
+      if (manifest.nodes[parentId]?.config?.materialized === 'ephemeral') visit(parentId);
+      else found.push(parentId);
     }
   };
-  visit(id, new Set());
-  return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  visit(id);
+  return found;
 }
 
 /** Kahn's algorithm, ties broken by unique_id, so the order is stable and parents come first. */

@@ -3,7 +3,7 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { connectClient } from '../client.js';
-import { loadConfig, readDevStackFile, watcherHome, writeDevStackFile, type WatcherConfig } from '../config.js';
+import { DevStackFileError, loadConfig, readDevStackFile, watcherHome, writeDevStackFile, type WatcherConfig } from '../config.js';
 import { isPortFree, freePort } from '../devstack/ports.js';
 import { startDevStack, type DevStack } from '../devstack/stack.js';
 import { createPool, type Pool } from '../store/db.js';
@@ -47,7 +47,7 @@ async function startStackWorker(stack: DevStack): Promise<{ worker: Worker; runn
     namespace: stack.file.namespace,
     taskQueue: stack.file.taskQueue,
     workflowBundle,
-    activityDeps: { dbtEnv: { ...process.env, ...stack.file.dbtEnv }, store },
+    activityDeps: { dbtEnv: { ...process.env, ...stack.file.dbtEnv }, store, uiUrl: stack.file.uiUrl },
   });
   return { worker, running: worker.run(), connection, store };
 }
@@ -101,7 +101,15 @@ export async function devCommand(ports: DevPorts, options: { worker: boolean }):
 
 /** A `watcher dev` stack that is up and has a worker polling its task queue. */
 async function runningDevStack(): Promise<WatcherConfig | undefined> {
-  const dev = readDevStackFile();
+  let dev;
+  try {
+    dev = readDevStackFile();
+  } catch (err) {
+    // A broken file of an earlier stack: this one writes a new file anyway.
+    if (!(err instanceof DevStackFileError)) throw err;
+    console.error(`watcher: ignoring it: ${err.message}`);
+    return undefined;
+  }
   if (!dev) return undefined;
   const config = loadConfig();
   try {

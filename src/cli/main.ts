@@ -12,26 +12,13 @@ import { buildCommand, cancelCommand, statusCommand } from './build.js';
 import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { checkCommand, monitorCommand } from './monitor.js';
 import { runsCommand } from './runs.js';
+import { addBuildFlags, buildFieldsOfFlags, type BuildFlags } from './build-flags.js';
+import { integerArg, portArg } from './options.js';
 import { scheduleCommand } from './schedule.js';
 import { serveCommand, tokenCommand } from './serve.js';
 import { migrate } from '../store/migrate.js';
 
 installRuntime((process.env.WATCHER_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel);
-
-const toInt = (what: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${what} must be an integer`);
-  return n;
-};
-const toJsonObject = (value: string) => {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    return parsed as Record<string, unknown>;
-  } catch {
-    throw new InvalidArgumentError('--vars must be a JSON object, e.g. \'{"key": "value"}\'');
-  }
-};
 
 const program = new Command('watcher')
   .description('Run dbt builds under Temporal: one dbt build, one workflow per node.')
@@ -58,10 +45,10 @@ program
 program
   .command('dev')
   .description('run the embedded stack (Postgres, Temporal dev server with UI) and a worker until Ctrl-C')
-  .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.temporalPort))
-  .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.uiPort))
-  .addOption(new Option('--postgres-port <port>', 'embedded Postgres port').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.postgresPort))
-  .addOption(new Option('--api-port <port>', 'HTTP API port (loopback, no auth)').argParser(toInt('port')).default(DEFAULT_DEV_PORTS.apiPort))
+  .addOption(new Option('--temporal-port <port>', 'Temporal frontend port').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.temporalPort))
+  .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.uiPort))
+  .addOption(new Option('--postgres-port <port>', 'embedded Postgres port').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.postgresPort))
+  .addOption(new Option('--api-port <port>', 'HTTP API port (loopback, no auth)').argParser(portArg('port')).default(DEFAULT_DEV_PORTS.apiPort))
   .option('--no-worker', 'do not run a worker in this process')
   .action(async (opts: { temporalPort: number; uiPort: number; postgresPort: number; apiPort: number; worker: boolean }) => {
     process.exitCode = await devCommand(opts, { worker: opts.worker });
@@ -85,39 +72,21 @@ program
     await runWorker(loadConfig(), { stop: stop.signal });
   });
 
-program
-  .command('build')
-  .description('start a dbt build; live progress, then a per-node table. Exit 0 when every node passed, 1 otherwise')
-  .argument('[projectDir]', 'the dbt project', '.')
-  .option('-s, --select <selector...>', 'dbt --select')
-  .option('--exclude <selector...>', 'dbt --exclude')
-  .option('--selector <name>', 'dbt --selector (from selectors.yml)')
-  .option('--profiles-dir <dir>', 'dbt --profiles-dir')
-  .option('-t, --target <name>', 'dbt --target')
-  .option('--vars <json>', 'dbt --vars, as a JSON object', toJsonObject)
-  .option('--full-refresh', 'dbt --full-refresh')
-  .option('--fail-fast', 'dbt --fail-fast')
-  .addOption(new Option('--threads <n>', 'dbt --threads').argParser(toInt('threads')))
-  .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(toInt('node retries')))
+addBuildFlags(
+  program
+    .command('build')
+    .description('start a dbt build; live progress, then a per-node table. Exit 0 when every node passed, 1 otherwise')
+    .argument('[projectDir]', 'the dbt project', '.'),
+)
   .option('--build-id <id>', 'build ID (default: a timestamp)')
   .option('--no-progress', 'no progress bar')
   .option('--json', 'print the summary as JSON')
-  .action(async (projectDir: string, opts: Record<string, unknown>) => {
+  .action(async (projectDir: string, opts: BuildFlags & { buildId?: string; progress?: boolean; json?: boolean }) => {
     const raw: BuildInputRaw = {
       projectDir: path.resolve(projectDir),
-      select: opts.select as string[] | undefined,
-      exclude: opts.exclude as string[] | undefined,
-      selector: opts.selector as string | undefined,
-      profilesDir: opts.profilesDir ? path.resolve(opts.profilesDir as string) : undefined,
-      target: opts.target as string | undefined,
-      vars: opts.vars as Record<string, unknown> | undefined,
-      fullRefresh: opts.fullRefresh === true ? true : undefined,
-      failFast: opts.failFast === true ? true : undefined,
-      threads: opts.threads as number | undefined,
-      nodeRetries: opts.nodeRetries as number | undefined,
-      buildId: opts.buildId as string | undefined,
+      ...buildFieldsOfFlags(opts),
+      ...(opts.buildId !== undefined ? { buildId: opts.buildId } : {}),
     };
-    for (const key of Object.keys(raw) as Array<keyof BuildInputRaw>) if (raw[key] === undefined) delete raw[key];
     const config = loadConfig();
     const { client, close } = await connectClient(config);
     try {
@@ -144,11 +113,16 @@ program
 program
   .command('migrate')
   .description("apply Watcher's schema migrations to DATABASE_URL (or the dev stack's database)")
-  .option('--down <n>', 'roll back the last n migrations instead')
-  .action(async (opts: { down?: string }) => {
+  .addOption(new Option('--down <n>', 'roll back the last n migrations instead (drops their tables and data; needs --yes)').argParser(integerArg('--down', { min: 1 })))
+  .option('--yes', 'confirm a --down: the rolled-back tables and their data are dropped')
+  .action(async (opts: { down?: number; yes?: boolean }) => {
+    // A down migration drops tables: never by accident (`--down 0` once meant "all of them").
+    if (opts.down !== undefined && opts.yes !== true) {
+      throw new InvalidArgumentError(`--down ${opts.down} drops the tables of the last ${opts.down} migration(s) and all their data: add --yes to confirm`);
+    }
     const { databaseUrl } = loadConfig();
     if (!databaseUrl) throw new Error('no metadata database: set DATABASE_URL, or start `watcher dev`');
-    const applied = await migrate(databaseUrl, opts.down ? { direction: 'down', count: Number(opts.down) } : {});
+    const applied = await migrate(databaseUrl, opts.down !== undefined ? { direction: 'down', count: opts.down } : {});
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
   });
 

@@ -7,13 +7,8 @@ import { CHECK_ID_PREFIX, CHECK_NAMES, CHECK_WORKFLOW_TYPES, CheckInputSchema, M
 import { parseInput } from '../contracts/validation.js';
 import { loadConfig, type WatcherConfig } from '../config.js';
 import { checkScheduleDefinitions, installCheckSchedules, listCheckSchedules, type CheckScheduleOptions, type CheckScheduleView, type InstallResult } from '../monitoring/check-schedules.js';
+import { integerArg, numberArg } from './options.js';
 import { renderTable } from './render.js';
-
-const number = (flag: string, integer: boolean) => (value: string) => {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${flag} must be ${integer ? 'an integer' : 'a number'}`);
-  return n;
-};
 
 async function withClient<T>(fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -44,8 +39,8 @@ export function monitorCommand(): Command {
   monitor
     .command('install')
     .description('create or update the check Schedules (idempotent)')
-    .addOption(new Option('--retention-days <n>', `log cleanup keeps this many days (at least ${MIN_RETENTION_DAYS})`).argParser(number('--retention-days', true)).default(MIN_RETENTION_DAYS))
-    .addOption(new Option('--timeliness-lookback-minutes <n>', 'the timeliness check looks at executions started this long ago').argParser(number('--timeliness-lookback-minutes', true)))
+    .addOption(new Option('--retention-days <n>', `log cleanup keeps this many days (at least ${MIN_RETENTION_DAYS})`).argParser(integerArg('--retention-days')).default(MIN_RETENTION_DAYS))
+    .addOption(new Option('--timeliness-lookback-minutes <n>', 'the timeliness check looks at executions started this long ago').argParser(integerArg('--timeliness-lookback-minutes')))
     .option('--paused', 'create missing Schedules paused')
     .action(async (opts: { retentionDays: number; timelinessLookbackMinutes?: number; paused?: boolean }) => {
       // Validated before connecting: a bad retention creates nothing.
@@ -132,10 +127,10 @@ export function checkCommand(): Command {
     .description('run a check now (as its workflow: alerts go out as scheduled runs send them) and print what it found; exit 1 when anything is stale, late, anomalous or failing')
     .argument('<check>', CHECK_NAMES.join(' | '))
     .option('--json', 'print the summary as JSON')
-    .addOption(new Option('--lookback-minutes <n>', 'timeliness: executions started this long ago (default 60); anomalies: detected this long ago (default 1440)').argParser(number('--lookback-minutes', true)))
-    .addOption(new Option('--threshold-percent <n>', 'failures: failing above this share of failed executions (default 20)').argParser(number('--threshold-percent', false)))
-    .addOption(new Option('--window-minutes <n>', 'failures: the window (default 1440)').argParser(number('--window-minutes', true)))
-    .addOption(new Option('--min-executions <n>', 'failures: judge only pipelines with at least this many executions in the window (default 5)').argParser(number('--min-executions', true)))
+    .addOption(new Option('--lookback-minutes <n>', 'timeliness: executions started this long ago (default 60); anomalies: detected this long ago (default 1440)').argParser(integerArg('--lookback-minutes')))
+    .addOption(new Option('--threshold-percent <n>', 'failures: failing above this share of failed executions (default 20)').argParser(numberArg('--threshold-percent')))
+    .addOption(new Option('--window-minutes <n>', 'failures: the window (default 1440)').argParser(integerArg('--window-minutes')))
+    .addOption(new Option('--min-executions <n>', 'failures: judge only pipelines with at least this many executions in the window (default 5)').argParser(integerArg('--min-executions')))
     .action(async (check: string, opts: { json?: boolean; lookbackMinutes?: number; thresholdPercent?: number; windowMinutes?: number; minExecutions?: number }) => {
       if (!(CHECK_NAMES as readonly string[]).includes(check)) throw new InvalidArgumentError(`check must be one of ${CHECK_NAMES.join(', ')}, not ${JSON.stringify(check)}`);
       const name = check as CheckName;

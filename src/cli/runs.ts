@@ -1,8 +1,9 @@
 // `watcher runs ...`: Watcher's metadata from the command line (DATABASE_URL, or the dev stack's).
 import Table from 'cli-table3';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createPool, type Pool } from '../store/db.js';
+import { integerArg } from './options.js';
 import {
   ancestorsOf,
   buildExecution,
@@ -69,10 +70,10 @@ export function runsCommand(): Command {
     .command('recent')
     .description('recent executions of a pipeline (a dbt unique_id, or a build pipeline)')
     .argument('<pipeline>')
-    .option('-n, --limit <n>', 'how many', '20')
-    .action((pipeline: string, opts: { limit: string }) =>
+    .addOption(new Option('-n, --limit <n>', 'how many (1 to 1000)').argParser(integerArg('--limit', { min: 1, max: 1000 })).default(20))
+    .action((pipeline: string, opts: { limit: number }) =>
       withStore(async (pool) => {
-        const rows = await recentExecutions(pool, pipeline, Math.min(Math.max(Number(opts.limit) || 20, 1), 1000));
+        const rows = await recentExecutions(pool, pipeline, opts.limit);
         print(json(), rows, () => executionTable(rows));
       }),
     );

@@ -2,7 +2,7 @@
 // declaration is validated before anything connects, so a bad flag creates nothing.
 import type { Client } from '@temporalio/client';
 import Table from 'cli-table3';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import path from 'node:path';
 import { connectClient } from '../client.js';
 import { loadConfig, type WatcherConfig } from '../config.js';
@@ -28,6 +28,7 @@ import {
   type ScheduleView,
 } from '../schedules/temporal-schedules.js';
 import { readWatcherFile } from '../schedules/watcher-file.js';
+import { addBuildFlags, buildFieldsOfFlags, type BuildFlags } from './build-flags.js';
 
 async function withClient<T>(fn: (client: Client, config: WatcherConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -39,41 +40,7 @@ async function withClient<T>(fn: (client: Client, config: WatcherConfig) => Prom
   }
 }
 
-const integer = (flag: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} must be an integer`);
-  return n;
-};
-const jsonObject = (value: string) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new InvalidArgumentError('--vars must be a JSON object, e.g. \'{"key": "value"}\'');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('--vars must be a JSON object');
-  return parsed as Record<string, unknown>;
-};
-
-/**
- * The dbt flags of a build, as `watcher build` takes them (the same names, so a scheduled build
- * is written like a build). `watcher build` could share this.
- */
-export function addBuildFlags(command: Command): Command {
-  return command
-    .option('-s, --select <selector...>', 'dbt --select')
-    .option('--exclude <selector...>', 'dbt --exclude')
-    .option('--selector <name>', 'dbt --selector (from selectors.yml)')
-    .option('--profiles-dir <dir>', 'dbt --profiles-dir')
-    .option('-t, --target <name>', 'dbt --target')
-    .option('--vars <json>', 'dbt --vars, as a JSON object', jsonObject)
-    .option('--full-refresh', 'dbt --full-refresh')
-    .option('--fail-fast', 'dbt --fail-fast')
-    .addOption(new Option('--threads <n>', 'dbt --threads').argParser(integer('--threads')))
-    .addOption(new Option('--node-retries <n>', 'single-node reruns per failed node').argParser(integer('--node-retries')));
-}
-
-interface CreateOptions {
+interface CreateOptions extends BuildFlags {
   cron?: string;
   every?: string;
   timezone?: string;
@@ -81,16 +48,6 @@ interface CreateOptions {
   catchupWindow?: string;
   paused?: boolean;
   note?: string;
-  select?: string[];
-  exclude?: string[];
-  selector?: string;
-  profilesDir?: string;
-  target?: string;
-  vars?: Record<string, unknown>;
-  fullRefresh?: boolean;
-  failFast?: boolean;
-  threads?: number;
-  nodeRetries?: number;
 }
 
 /** The declaration the flags make: the same fields (and checks) as an entry of watcher.yml. */
@@ -104,17 +61,7 @@ export function declarationOfFlags(name: string, opts: CreateOptions): ScheduleD
     catchupWindow: opts.catchupWindow,
     paused: opts.paused === true ? true : undefined,
     note: opts.note,
-    select: opts.select,
-    exclude: opts.exclude,
-    selector: opts.selector,
-    // Like `watcher build`: relative to where the command runs.
-    profilesDir: opts.profilesDir !== undefined ? path.resolve(opts.profilesDir) : undefined,
-    target: opts.target,
-    vars: opts.vars,
-    fullRefresh: opts.fullRefresh === true ? true : undefined,
-    failFast: opts.failFast === true ? true : undefined,
-    threads: opts.threads,
-    nodeRetries: opts.nodeRetries,
+    ...buildFieldsOfFlags(opts),
   };
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
   return raw as ScheduleDeclarationRaw;

@@ -1,21 +1,11 @@
 // `watcher serve` (the HTTP API) and `watcher token create|revoke|list` (its bearer tokens).
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createPool } from '../store/db.js';
 import { API_SCOPES, createToken, listTokens, revokeToken, type ApiScope } from '../store/tokens.js';
 import { DEFAULT_API_PORT, startServer } from '../server/serve.js';
+import { integerArg, portArg } from './options.js';
 import { renderTable } from './render.js';
-
-const toPort = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('port must be an integer from 0 to 65535');
-  return n;
-};
-const toPositive = (what: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer`);
-  return n;
-};
 
 function databaseUrlOrThrow(): string {
   const { databaseUrl } = loadConfig();
@@ -27,8 +17,8 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the HTTP API (etl-watcher compatible, plus builds) and its docs at /docs; bearer tokens required')
     .option('--host <address>', 'address to bind (loopback unless you mean otherwise)', '127.0.0.1')
-    .addOption(new Option('--port <port>', 'port').argParser(toPort).default(DEFAULT_API_PORT))
-    .addOption(new Option('--rate-limit <n>', 'requests per minute per token').argParser(toPositive('rate limit')))
+    .addOption(new Option('--port <port>', 'port').argParser(portArg('--port')).default(DEFAULT_API_PORT))
+    .addOption(new Option('--rate-limit <n>', 'requests per minute per token').argParser(integerArg('--rate-limit', { min: 1 })))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'))
     .action(async (opts: { host: string; port: number; rateLimit?: number; logLevel: string }) => {
       const server = await startServer(loadConfig(), { host: opts.host, port: opts.port, rateLimitPerMinute: opts.rateLimit, logger: { level: opts.logLevel } });

@@ -6,6 +6,10 @@ import { CONTROL_CHARS, normalizePosixPath, parseInput } from './validation.js';
 
 const MAX_PATH = 4096;
 
+/** What a build does with dbt source freshness (`off` when absent). */
+export const SOURCE_FRESHNESS_MODES = ['off', 'warn', 'skip-stale'] as const;
+export type SourceFreshnessMode = (typeof SOURCE_FRESHNESS_MODES)[number];
+
 const absolutePath = z
   .string()
   .min(1, 'must not be empty')
@@ -93,6 +97,12 @@ export const BuildInputSchema = z
      * execution's metadata and as the `WatcherSchedule` search attribute.
      */
     schedule: name('schedule').optional(),
+    /**
+     * `dbt source freshness` before the build (README "Source freshness"): `warn` records and
+     * alerts stale sources, `skip-stale` also leaves out the models whose sources are all stale.
+     * Absent means `off` (no default written, so inputs and schedule hashes stay as they were).
+     */
+    sourceFreshness: z.enum(SOURCE_FRESHNESS_MODES, { error: () => `must be one of ${SOURCE_FRESHNESS_MODES.join(', ')}` }).optional(),
   })
   .strict();
 
@@ -103,6 +113,10 @@ export type BuildInput = z.output<typeof BuildInputSchema>;
 
 export function parseBuildInput(raw: unknown): BuildInput {
   return parseInput(BuildInputSchema, raw, 'dbtBuild');
+}
+
+export function sourceFreshnessMode(input: Pick<BuildInput, 'sourceFreshness'>): SourceFreshnessMode {
+  return input.sourceFreshness ?? 'off';
 }
 
 /** The dbt flags a single-node rerun carries over from its build. */

@@ -2,6 +2,7 @@
 // consumers. Workflow-safe (no Node built-ins).
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { NodeConfig } from './node-config.js';
+import type { SourceFreshnessSummary } from './source-freshness.js';
 import type { NodeStatus, ResultStatus } from './status.js';
 
 /** dbt resource types that get their own consumer workflow. */
@@ -96,6 +97,8 @@ export interface BuildPlan {
   /** Every address the nodes' lineage names, once (keeps the plan small for big projects). */
   addresses: Record<string, AddressSpec>;
   testCount: number;
+  /** The sources the nodes read (through ephemeral models): unique_id -> its `source:` selector. */
+  sources?: Record<string, string>;
 }
 
 /** Sent by the build activity when dbt starts a consumer's node (NodeStart). */
@@ -188,6 +191,8 @@ export interface BuildProgress {
   error?: string;
   /** Recording problems (metadata database): reported, never a build failure. */
   recordingFailures?: string[];
+  /** What `dbt source freshness` found before the build (sourceFreshness `warn` / `skip-stale`). */
+  sourceFreshness?: SourceFreshnessSummary;
   nodes: NodeProgress[];
   counts: Partial<Record<NodeStatus, number>>;
 }

@@ -8,6 +8,8 @@ export const NODE_WORKFLOW_TYPE = 'dbtNode';
 export const NODE_GROUP_WORKFLOW_TYPE = 'dbtNodeGroup';
 /** Holds a (project, target) while one build writes to it: see the README's overlap policy. */
 export const TARGET_GUARD_WORKFLOW_TYPE = 'dbtTargetGuard';
+/** After a build: its failure alerts and anomaly detection (see workflows/build-alerts.ts). */
+export const BUILD_ALERTS_WORKFLOW_TYPE = 'dbtBuildAlerts';
 export const DEFAULT_TASK_QUEUE = 'watcher';
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -24,6 +26,16 @@ export function nodeWorkflowId(buildId: string, uniqueId: string): string {
 /** Workflow ID of a build's node group `n` (1-based); unique_ids always contain a dot, so no clash. */
 export function nodeGroupWorkflowId(buildId: string, n: number): string {
   return `watcher/${buildId}/group-${n}`;
+}
+
+/** Workflow ID of the alerts a build found about its sources, delivered apart from it (no dot: no clash with unique_ids). */
+export function sourceFreshnessAlertsWorkflowId(buildId: string): string {
+  return `watcher/${buildId}/source-freshness-alerts`;
+}
+
+/** Workflow ID of a build's post-build workflow (alerts, anomaly detection): one per producer run. */
+export function buildAlertsWorkflowId(buildId: string, runId: string): string {
+  return `watcher-alerts/${buildId}/${runId}`;
 }
 
 /** Workflow ID of the guard of one (project, target): at most one build holds it. */

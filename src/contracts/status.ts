@@ -90,6 +90,24 @@ export function normalizeDbtStatus(raw: string, message?: string | null): Result
   }
 }
 
+/**
+ * How one source's freshness check is recorded (an execution of its `dbt_source` pipeline):
+ * pass is a success, warn a warning, stale (dbt's `error`) a failed check like a failed test,
+ * and a freshness that could not be computed (`runtime error`) an error.
+ */
+export function sourceFreshnessExecutionStatus(dbtStatus: string): 'success' | 'warn' | 'fail' | 'error' {
+  switch (dbtStatus) {
+    case 'pass':
+      return 'success';
+    case 'warn':
+      return 'warn';
+    case 'error':
+      return 'fail';
+    default:
+      return 'error';
+  }
+}
+
 export function isTerminalNodeStatus(status: NodeStatus): boolean {
   return status !== 'pending' && status !== 'running';
 }

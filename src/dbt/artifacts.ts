@@ -15,6 +15,8 @@ export interface ManifestNode {
   alias?: string | null;
   /** Sources: the table's name in the warehouse. */
   identifier?: string | null;
+  /** Sources: the name of the source the table belongs to (`name` is the table's). */
+  source_name?: string;
   relation_name?: string | null;
   config?: { materialized?: string; meta?: Record<string, unknown>; enabled?: boolean; severity?: string };
   meta?: Record<string, unknown>;
@@ -49,6 +51,35 @@ export interface RunResults {
   args?: Record<string, unknown>;
 }
 
+/** A freshness period in a source's criteria, e.g. `{count: 1, period: 'hour'}` (both null when unset). */
+export interface FreshnessThreshold {
+  count?: number | null;
+  period?: string | null;
+}
+
+/**
+ * One entry of sources.json (`dbt source freshness`): status pass, warn or error (stale).
+ * dbt 1.11 leaves sources whose freshness could not be computed (`runtime error`) out of the
+ * file; their NodeFinished event says why.
+ */
+export interface SourceFreshnessEntry {
+  unique_id: string;
+  status: string;
+  max_loaded_at?: string | null;
+  snapshotted_at?: string | null;
+  max_loaded_at_time_ago_in_s?: number | null;
+  criteria?: { warn_after?: FreshnessThreshold | null; error_after?: FreshnessThreshold | null; filter?: string | null };
+  /** Older dbt versions list runtime errors here, with the message. */
+  error?: string | null;
+  timing?: RunResultEntry['timing'];
+  execution_time?: number;
+}
+
+export interface SourcesJson {
+  metadata: { invocation_id?: string; dbt_version?: string; generated_at?: string };
+  results: SourceFreshnessEntry[];
+}
+
 async function readJson<T>(file: string): Promise<T | undefined> {
   let text: string;
   try {
@@ -72,6 +103,13 @@ export async function readRunResults(targetPath: string, invocationId: string | 
   const results = await readJson<RunResults>(path.join(targetPath, 'run_results.json'));
   if (!results || !invocationId || results.metadata?.invocation_id !== invocationId) return undefined;
   return results;
+}
+
+/** sources.json of the invocation `invocationId` only (an older file may be lying there). */
+export async function readSourcesJson(targetPath: string, invocationId: string | undefined): Promise<SourcesJson | undefined> {
+  const sources = await readJson<SourcesJson>(path.join(targetPath, 'sources.json'));
+  if (!sources || !invocationId || sources.metadata?.invocation_id !== invocationId) return undefined;
+  return sources;
 }
 
 /** `"db"."schema"."alias"` -> `db.schema.alias`. */

@@ -72,11 +72,26 @@ export type SelectionOverride =
   /** As a YAML selector in a shadow project (for selections past the OS argument limit). */
   | { kind: 'selector'; projectDir: string; selector: string };
 
-/** The one `dbt build` of a build (or of its resumed attempt). */
-export function buildArgs(input: BuildInput, paths: InvocationPaths, override?: SelectionOverride): string[] {
+/**
+ * `dbt source freshness` of the given sources (exact `source:` selectors; none: every source
+ * with a freshness config). It writes sources.json into the invocation's target path.
+ */
+export function sourceFreshnessArgs(input: BuildInput, paths: InvocationPaths, sources: readonly string[]): string[] {
+  const args = ['source', 'freshness', ...STREAMING_LOG_FLAGS, ...commonFlags(input, paths)];
+  if (sources.length) args.push('--select', ...sources);
+  if (input.threads) args.push('--threads', String(input.threads));
+  return args;
+}
+
+/**
+ * The one `dbt build` of a build (or of its resumed attempt). `leaveOut`: exact selectors of
+ * nodes the build's own selection must not run (source freshness's stale skips).
+ */
+export function buildArgs(input: BuildInput, paths: InvocationPaths, override?: SelectionOverride, leaveOut: readonly string[] = []): string[] {
   let args: string[];
   if (!override) {
-    args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(input, paths), ...selectionFlags(input)];
+    const exclude = [...(input.exclude ?? []), ...leaveOut];
+    args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(input, paths), ...selectionFlags({ ...input, exclude })];
   } else {
     // A resumed build lists every node itself (tests included): no indirect selection. The
     // profilesDir stays relative to the real project, not the shadow one.

@@ -23,6 +23,16 @@ export function exactSelector(node: ManifestNode, rootProject: string): string {
   return parts.join(',');
 }
 
+/**
+ * A selector for exactly one source table, for `dbt source freshness`: `source:` with its
+ * package, source and table names (fqn does not select sources there). A `.` inside a name
+ * would split the criterion, so it becomes `?` too.
+ */
+export function sourceSelector(source: ManifestNode): string {
+  const part = (s: string) => unsplittable(s).replace(/\./g, '?');
+  return `source:${part(source.package_name)}.${part(source.source_name ?? '*')}.${part(source.name)}`;
+}
+
 export type YamlCriterion = string | { intersection: string[] };
 
 /** CLI selection syntax -> YAML: spaces are unions, commas intersections. */

@@ -1,6 +1,7 @@
 // What each check's finding says as an Alert (the contract in ./alerts.ts). Pure: the keys are
 // the events' identities, so they must not depend on when or how often a check runs, only on
 // what it found (the notifier sends each key once).
+import { describePeriod, type SourceFreshnessResult } from '../contracts/source-freshness.js';
 import type { Alert, AlertLevel } from './alerts.js';
 import type { FailingPipeline } from './failure-rate.js';
 import type { FreshnessAlert } from './freshness.js';
@@ -24,6 +25,32 @@ export function freshnessAlert(f: FreshnessAlert, occurredAt: string): Alert {
       threshold_from: f.used_child_config ? 'pipeline' : 'pipeline type',
     },
     idempotencyKey: `freshness:${f.pipeline_id}:${f.last_dml_timestamp}`,
+    occurredAt,
+  };
+}
+
+/**
+ * A stale dbt source a build's `dbt source freshness` found: once per (source, max_loaded_at),
+ * however many builds see it. `skipped`: the nodes it kept out of that build (skip-stale).
+ */
+export function sourceFreshnessAlert(r: SourceFreshnessResult, build: { buildId: string; skipped: readonly string[] }, occurredAt: string): Alert {
+  const threshold = r.errorAfter ? describePeriod(r.errorAfter) : null;
+  const left = build.skipped.length ? ` Build ${build.buildId} left out ${plural(build.skipped.length, 'node')} that read only stale sources.` : '';
+  return {
+    kind: 'freshness_stale',
+    level: 'warning',
+    title: `Source freshness: ${r.uniqueId} is stale`,
+    message: `${r.uniqueId} was last loaded at ${r.maxLoadedAt ?? 'no time (no rows)'}${threshold ? `; dbt's error_after is ${threshold}` : ''}.${left}`,
+    details: {
+      source: r.uniqueId,
+      max_loaded_at: r.maxLoadedAt ?? null,
+      snapshotted_at: r.snapshottedAt ?? null,
+      age_seconds: r.ageSeconds ?? null,
+      error_after: threshold,
+      build_id: build.buildId,
+      skipped_nodes: build.skipped.length ? build.skipped.join(', ') : null,
+    },
+    idempotencyKey: `source_freshness:${r.uniqueId}:${r.maxLoadedAt ?? 'none'}`,
     occurredAt,
   };
 }

@@ -2,7 +2,8 @@
 // outcomes. Pure and workflow-safe: the producer builds these, activities store them.
 import type { DbtNodeResult, NodeOutcome, NodeProgress } from '../contracts/messages.js';
 import type { NodeConfig } from '../contracts/node-config.js';
-import { endedNodeStatus, type NodeStatus } from '../contracts/status.js';
+import { describePeriod, type SourceFreshnessResult } from '../contracts/source-freshness.js';
+import { endedNodeStatus, sourceFreshnessExecutionStatus, type NodeStatus } from '../contracts/status.js';
 
 export type ExecutionStatus = Exclude<NodeStatus, 'pending'>;
 
@@ -43,6 +44,10 @@ export function nodeExecutionKey(buildKey: string, uniqueId: string): string {
 }
 export function rerunExecutionKey(buildKey: string, uniqueId: string, attempt: number): string {
   return `${buildKey}/node:${uniqueId}/attempt:${attempt}`;
+}
+
+export function sourceFreshnessExecutionKey(buildKey: string, uniqueId: string): string {
+  return `${buildKey}/source:${uniqueId}`;
 }
 
 export function nodePipelineType(resourceType: string): string {
@@ -136,8 +141,43 @@ export function nodeExecutionRecordFromProgress(ctx: NodeRecordContext, progress
   };
 }
 
+/**
+ * A build's source freshness check, one execution per source checked: a child of the build's
+ * root, of the source's own pipeline (type `dbt_source`), with what dbt found in its metadata.
+ * `skipped`: the nodes each stale source kept out of the build.
+ */
+export function sourceFreshnessRecords(buildKey: string, results: readonly SourceFreshnessResult[], skipped: ReadonlyMap<string, string[]>, atMs: number): ExecutionRecord[] {
+  const at = new Date(atMs).toISOString();
+  return results.map((r) => {
+    const startDate = r.startedAt ?? r.snapshottedAt ?? at;
+    let endDate = r.finishedAt ?? r.snapshottedAt ?? startDate;
+    if (Date.parse(endDate) < Date.parse(startDate)) endDate = startDate;
+    return {
+      key: sourceFreshnessExecutionKey(buildKey, r.uniqueId),
+      parentKey: buildKey,
+      pipeline: { name: r.uniqueId, type: nodePipelineType('source') },
+      status: sourceFreshnessExecutionStatus(r.status),
+      startDate,
+      endDate,
+      metadata: {
+        unique_id: r.uniqueId,
+        resource_type: 'source',
+        freshness_status: r.status,
+        max_loaded_at: r.maxLoadedAt,
+        snapshotted_at: r.snapshottedAt,
+        age_seconds: r.ageSeconds,
+        warn_after: r.warnAfter ? describePeriod(r.warnAfter) : undefined,
+        error_after: r.errorAfter ? describePeriod(r.errorAfter) : undefined,
+        filter: r.filter,
+        message: r.message,
+        skipped_nodes: skipped.get(r.uniqueId),
+      },
+    };
+  });
+}
+
 /** FNV-1a, 32 bits: a short, stable fingerprint without Node's crypto (workflow-safe). */
-function fnv1a(text: string): string {
+export function fnv1a(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

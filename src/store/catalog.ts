@@ -11,6 +11,7 @@ import type { Datepart } from '../contracts/node-config.js';
 import { canonicalHash } from './canonical-json.js';
 import { withTransaction, type Pool, type PoolClient } from './db.js';
 import { syncLineage } from './lineage.js';
+import { createDefaultAnomalyRules } from './pipelines.js';
 
 export const ANOMALY_METRICS = ['duration_seconds', 'inserts', 'updates', 'soft_deletes', 'total_rows', 'throughput'] as const;
 export type AnomalyMetric = (typeof ANOMALY_METRICS)[number];
@@ -363,11 +364,7 @@ export async function getOrCreatePipeline(pool: Pool, input: PipelineInput, opti
     const created = inserted.rows[0];
     if (created) {
       if (options.defaultRules) {
-        await client.query(
-          `INSERT INTO anomaly_detection_rule (pipeline_id, metric_field)
-           SELECT $1, m FROM unnest(enum_range(NULL::anomaly_metric)) AS m ON CONFLICT DO NOTHING`,
-          [created.id],
-        );
+        await createDefaultAnomalyRules(client, [created.id], ANOMALY_METRICS);
       }
       return { created: true, pipeline: created };
     }

@@ -1,6 +1,8 @@
 // Log cleanup (etl-watcher's POST /log_cleanup): delete executions started before a cutoff,
 // with their closure rows, timeliness logs and anomaly results, and old freshness logs; in
 // batches, each its own committed transaction, so a large cleanup never holds long locks.
+// Also the alert ledger's settled rows (delivered, or refused with a 4xx) last tried before the
+// cutoff: the events they name are that old, so no check finds them again.
 // An execution tree is deleted whole or not at all: never while any of its executions is
 // still running or started after the cutoff.
 import { withTransaction, type Pool } from './db.js';
@@ -11,11 +13,12 @@ export interface CleanupCounts {
   anomaly_detection_result: number;
   pipeline_execution_closure: number;
   pipeline_execution: number;
+  alert_delivery: number;
 }
 
 export async function cleanupLogs(pool: Pool, options: { retentionDays: number; batchSize: number; now?: Date }): Promise<{ cutoff: Date; deleted: CleanupCounts }> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.retentionDays * 86_400_000);
-  const deleted: CleanupCounts = { freshness_pipeline_log: 0, timeliness_pipeline_execution_log: 0, anomaly_detection_result: 0, pipeline_execution_closure: 0, pipeline_execution: 0 };
+  const deleted: CleanupCounts = { freshness_pipeline_log: 0, timeliness_pipeline_execution_log: 0, anomaly_detection_result: 0, pipeline_execution_closure: 0, pipeline_execution: 0, alert_delivery: 0 };
 
   // Freshness logs, except the one for a pipeline's current last DML (deleting it would alert again).
   for (;;) {
@@ -58,6 +61,19 @@ export async function cleanupLogs(pool: Pool, options: { retentionDays: number; 
       return batchIds;
     });
     if (ids.length < options.batchSize) break;
+  }
+
+  // Pending rows (sending, retrying) stay whatever their age: their alert is still on its way.
+  for (;;) {
+    const batch = await pool.query(
+      `DELETE FROM alert_delivery WHERE (channel, idempotency_key) IN (
+         SELECT channel, idempotency_key FROM alert_delivery
+         WHERE status IN ('delivered', 'failed') AND last_attempt_at < $1
+         ORDER BY last_attempt_at LIMIT $2)`,
+      [cutoff, options.batchSize],
+    );
+    deleted.alert_delivery += batch.rowCount ?? 0;
+    if ((batch.rowCount ?? 0) < options.batchSize) break;
   }
   return { cutoff, deleted };
 }

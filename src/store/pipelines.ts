@@ -2,7 +2,7 @@
 // synced by a stable hash (SHA-256 of canonical JSON): an unchanged config writes nothing.
 import type { NodeConfig } from '../contracts/node-config.js';
 import { canonicalHash } from './canonical-json.js';
-import type { PoolClient } from './db.js';
+import type { Pool, PoolClient } from './db.js';
 
 export interface PipelineSpec {
   name: string;
@@ -111,4 +111,37 @@ export async function setNextWatermark(client: PoolClient, pipelineId: number, n
     ? await client.query<{ watermark: string | null }>('UPDATE pipeline SET next_watermark = $2 WHERE id = $1 RETURNING watermark', [pipelineId, nextWatermark])
     : await client.query<{ watermark: string | null }>('SELECT watermark FROM pipeline WHERE id = $1', [pipelineId]);
   return result.rows[0]?.watermark ?? null;
+}
+
+/**
+ * The metrics each dbt node pipeline gets an anomaly rule for when a build syncs it (with the
+ * table's defaults, etl-watcher's: z 3, 30 days of lookback, at least 30 executions).
+ */
+export const DBT_DEFAULT_ANOMALY_METRICS = ['duration_seconds', 'total_rows', 'throughput'] as const;
+
+/** WATCHER_DBT_DEFAULT_ANOMALY_RULES: on unless `false` (or 0/no/off); anything else is refused, naming the variable. */
+export function dbtDefaultAnomalyRules(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env.WATCHER_DBT_DEFAULT_ANOMALY_RULES?.trim().toLowerCase();
+  if (!raw || ['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`WATCHER_DBT_DEFAULT_ANOMALY_RULES must be true or false, not ${JSON.stringify(env.WATCHER_DBT_DEFAULT_ANOMALY_RULES)}`);
+}
+
+/**
+ * Give these pipelines a rule (the table's defaults) for each metric they have none for. Never
+ * changes an existing rule, a user's included (inactive ones stay inactive). Returns how many
+ * rules were created.
+ */
+export async function createDefaultAnomalyRules(client: Pool | PoolClient, pipelineIds: readonly number[], metrics: readonly string[]): Promise<number> {
+  if (pipelineIds.length === 0 || metrics.length === 0) return 0;
+  // NOT EXISTS first, so an existing rule does not even draw an id from the identity sequence.
+  const result = await client.query(
+    `INSERT INTO anomaly_detection_rule (pipeline_id, metric_field)
+     SELECT p.id, m.metric
+     FROM unnest($1::int[]) AS p(id) CROSS JOIN unnest($2::anomaly_metric[]) AS m(metric)
+     WHERE NOT EXISTS (SELECT 1 FROM anomaly_detection_rule r WHERE r.pipeline_id = p.id AND r.metric_field = m.metric)
+     ON CONFLICT (pipeline_id, metric_field) DO NOTHING`,
+    [[...new Set(pipelineIds)], metrics],
+  );
+  return result.rowCount ?? 0;
 }

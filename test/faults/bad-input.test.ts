@@ -130,6 +130,12 @@ describe('malformed CLI input', () => {
     [['build', P, '--build-id', 'a/b'], 'buildId: must be'],
     [['build', P, '--node-retries', '-1', '--build-id', 'cli-bad-retries'], 'nodeRetries: must be at least 0'],
     [['runs', 'children', 'not-a-number'], 'execution id must be a positive integer'],
+    [['runs', 'recent', 'model.shop.orders', '-n', 'abc'], '--limit must be an integer from 1 to 1000, not "abc"'],
+    [['migrate', '--down', '0'], '--down must be an integer (1 or more), not "0"'],
+    [['migrate', '--down', 'all'], '--down must be an integer (1 or more), not "all"'],
+    [['migrate', '--down', '1'], 'add --yes to confirm'],
+    [['serve', '--port', '70000'], '--port must be an integer from 0 to 65535'],
+    [['monitor', 'install', '--retention-days', '1e3'], '--retention-days must be an integer, not "1e3"'],
   ])('`watcher %s` exits 1 naming the problem', async (args, message) => {
     const { code, stderr } = await cli(...args);
     expect(code).toBe(1);

@@ -1,15 +1,18 @@
 // Fault: the metadata database is down from the start of a build until every node has ended
 // (at least 30 s). The dbt build and its consumers do not wait for it: they all end while it is
-// down. Once it is back, every execution is recorded, none twice.
+// down. Once it is back, every execution is recorded, none twice. Then a monitoring check
+// started while it is down waits for it and completes with what it finds, alerting it once.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startBuild, waitForBuild } from '../../src/client.js';
+import { CHECK_WORKFLOW_TYPES, type CheckSummary } from '../../src/contracts/checks.js';
 import { isTerminalNodeStatus } from '../../src/contracts/status.js';
+import { createNotifier, loadNotifierConfig } from '../../src/monitoring/notifier.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/devstack/postgres.js';
 import { createPool, type Pool } from '../../src/store/db.js';
@@ -17,6 +20,7 @@ import { migrate } from '../../src/store/migrate.js';
 import { buildExecution, childrenOf } from '../../src/store/queries.js';
 import { createWorker } from '../../src/worker.js';
 import { readBuildRunResults, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
+import { Receiver } from '../support/receiver.js';
 import { progressOf, waitUntil } from './support/faults.js';
 
 /** Postgres stays down at least this long (recording must retry across a long outage)... */
@@ -36,6 +40,8 @@ let running: Promise<void>;
 let workerConnection: NativeConnection;
 let connection: Connection;
 let client: Client;
+/** The worker's one alert channel: a JSON webhook on loopback. */
+const receiver = new Receiver();
 const taskQueue = uniqueName('pgdown');
 
 const startMetadataPostgres = () => startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port, databases: ['watcher'] });
@@ -43,6 +49,7 @@ const startMetadataPostgres = () => startEmbeddedPostgres({ dataDir: path.join(h
 beforeAll(async () => {
   home = mkdtempSync(path.join(os.tmpdir(), 'watcher-pgdown-'));
   port = await freePort();
+  await receiver.listen();
   metadata = await startMetadataPostgres();
   await migrate(metadata.url('watcher'));
   pool = createPool(metadata.url('watcher'));
@@ -52,7 +59,11 @@ beforeAll(async () => {
     namespace: stack().namespace,
     taskQueue,
     workflowBundle: { codePath: stack().bundlePath },
-    activityDeps: { dbtEnv: { ...process.env, ...stack().dbtEnv }, store: pool },
+    activityDeps: {
+      dbtEnv: { ...process.env, ...stack().dbtEnv },
+      store: pool,
+      notifier: createNotifier(loadNotifierConfig({ WATCHER_ALERT_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/alerts` })),
+    },
   });
   running = worker.run();
   connection = await Connection.connect({ address: stack().temporalAddress });
@@ -66,6 +77,7 @@ afterAll(async () => {
   await connection?.close();
   await pool?.end();
   await metadata?.stop();
+  await receiver.close();
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -114,4 +126,30 @@ describe('a metadata database outage of 30 s or more', () => {
     const all = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_execution');
     expect(all.rows[0]!.n).toBe(16);
   }, NODES_END_WITHIN_MS + 120_000);
+
+  it('a freshness check started while it is down waits for it, then completes and alerts once', async () => {
+    // The build above made the shop's pipelines; one of them is given a stale last DML.
+    const stale = (
+      await pool.query<{ id: number; name: string }>(
+        `UPDATE pipeline SET freshness_number = 1, freshness_datepart = 'hour', last_target_insert = now() - interval '3 hours'
+         WHERE name = 'model.shop.fct_orders' RETURNING id, name`,
+      )
+    ).rows[0]!;
+    await metadata.stop();
+    const handle = await client.workflow.start(CHECK_WORKFLOW_TYPES.freshness, { taskQueue, workflowId: uniqueName('pgdown-freshness'), args: [{}] });
+    onTestFinished(async () => void (await handle.terminate('test ended').catch(() => undefined))); // nothing left running, whatever the outcome
+    // Its activity fails against the stopped database and is retried (attempt 2 or more).
+    await waitUntil('the check activity to be retried', async () => ((await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0) >= 2, 60_000);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    metadata = await startMetadataPostgres();
+
+    const summary = (await handle.result()) as CheckSummary;
+    const key = summary.alertKeys.find((k) => k.startsWith(`freshness:${stale.id}:`));
+    expect(key).toBeDefined();
+    expect(summary.findings).toContainEqual(expect.objectContaining({ pipeline_id: stale.id, pipeline_name: stale.name }));
+    const bodies = receiver.accepted().map((r) => JSON.parse(r.body) as { idempotency_key: string; kind: string });
+    expect(bodies.filter((b) => b.idempotency_key === key)).toEqual([expect.objectContaining({ kind: 'freshness_stale' })]);
+    const logged = await pool.query('SELECT 1 FROM freshness_pipeline_log WHERE pipeline_id = $1', [stale.id]);
+    expect(logged.rowCount).toBe(1);
+  }, 180_000);
 });

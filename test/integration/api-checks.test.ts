@@ -270,6 +270,15 @@ describe('log cleanup', () => {
       [f, ago(600 * DAY), ago(400 * DAY), currentDml, ago(DAY)],
     );
 
+    // the alert ledger: settled rows tried before the cutoff go; a pending one and a recent one stay
+    const alertKey = `cleanup-test:${p}`;
+    await query(
+      `INSERT INTO alert_delivery (channel, idempotency_key, kind, status, first_attempt_at, last_attempt_at)
+       VALUES ('log', $1 || ':old', 'anomaly', 'delivered', $2, $2), ('log', $1 || ':refused', 'anomaly', 'failed', $2, $2),
+              ('log', $1 || ':pending', 'anomaly', 'retrying', $2, $2), ('log', $1 || ':recent', 'anomaly', 'delivered', $3, $3)`,
+      [alertKey, ago(200 * DAY), ago(DAY)],
+    );
+
     const tooShort = await post('/log_cleanup', { retention_days: 89 }, admin);
     expect(tooShort.status).toBe(422);
     expect(tooShort.body.details[0].field).toBe('body.retention_days');
@@ -283,7 +292,10 @@ describe('log cleanup', () => {
       anomaly_detection_result: 1,
       pipeline_execution_closure: 3,
       pipeline_execution: 2,
+      alert_delivery: 2,
     });
+    const ledger = await query<{ idempotency_key: string }>('SELECT idempotency_key FROM alert_delivery WHERE idempotency_key LIKE $1 ORDER BY 1', [`${alertKey}:%`]);
+    expect(ledger.map((r) => r.idempotency_key)).toEqual([`${alertKey}:pending`, `${alertKey}:recent`]);
     const left = (await query<{ id: number }>('SELECT id FROM pipeline_execution WHERE pipeline_id = $1 ORDER BY id', [p])).map((e) => e.id);
     expect(left).toEqual([busyRoot, busyChild, spanningRoot, recentChild, recent].sort((a, b) => a - b));
     expect(await query('SELECT 1 FROM pipeline_execution_closure WHERE $1 IN (parent_execution_id, child_execution_id) OR $2 IN (parent_execution_id, child_execution_id)', [oldRoot, oldChild])).toEqual([]);

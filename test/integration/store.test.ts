@@ -48,6 +48,22 @@ describe('migrations', () => {
     expect(applied.rows.map((r) => r.name)).toEqual(['0001_metadata', '0002_recent_executions_index', '0003_api_tokens', '0004_alert_delivery']);
   });
 
+  it('`watcher migrate --down 1 --yes` rolls back exactly the last one, and `watcher migrate` applies it again', async () => {
+    const own = await createTestDatabase('migrate_down');
+    try {
+      const names = async () => (await own.pool.query<{ name: string }>('SELECT name FROM watcher_migrations ORDER BY id')).rows.map((r) => r.name);
+      const before = await names();
+      const cli = (...args: string[]) =>
+        execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'watcher.js'), 'migrate', ...args], { env: { ...process.env, DATABASE_URL: own.url }, encoding: 'utf8' });
+      expect(cli('--down', '1', '--yes')).toContain(before.at(-1));
+      expect(await names()).toEqual(before.slice(0, -1));
+      expect(cli()).toContain(before.at(-1));
+      expect(await names()).toEqual(before);
+    } finally {
+      await own.drop();
+    }
+  });
+
   it('enforce the CHECK constraints', async () => {
     const { ids } = await store((c) => recordExecutions(c, [record('check-root', undefined)]));
     const id = ids.get('check-root')!;

@@ -67,7 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       namespace: stack.file.namespace,
       taskQueue: stack.file.taskQueue,
       workflowBundle: { codePath: bundlePath },
-      activityDeps: { dbtEnv: { ...process.env, ...dbtEnv }, dbtBin: tools.dbt, store },
+      activityDeps: { dbtEnv: { ...process.env, ...dbtEnv }, dbtBin: tools.dbt, store, uiUrl: stack.file.uiUrl },
     });
     running = worker.run();
     project.provide('watcher', {

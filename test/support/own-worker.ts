@@ -1,5 +1,5 @@
-// A worker of one test file's own, on its own task queue, running the shared workflow bundle with
-// the activities Watcher ships (deps of the file's choosing: a store, a notifier), and a client.
+// A worker of a test file's own, on its own task queue (the shared stack's Temporal and workflow
+// bundle, the file's own activity dependencies), with a client to start workflows on it.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createWorker, type CreateWorkerOptions } from '../../src/worker.js';
@@ -7,8 +7,8 @@ import { stack } from './stack.js';
 
 export interface OwnWorker {
   client: Client;
-  /** Shuts the worker down and closes both connections. */
-  stop: () => Promise<void>;
+  /** Shut the worker down (in-flight work ends first) and close both connections. */
+  stop(): Promise<void>;
 }
 
 export async function startOwnWorker(taskQueue: string, activityDeps: CreateWorkerOptions['activityDeps']): Promise<OwnWorker> {
@@ -18,7 +18,7 @@ export async function startOwnWorker(taskQueue: string, activityDeps: CreateWork
   const connection = await Connection.connect({ address: stack().temporalAddress });
   return {
     client: new Client({ connection, namespace: stack().namespace }),
-    stop: async () => {
+    async stop() {
       worker.shutdown();
       await running.catch(() => undefined);
       await workerConnection.close();

@@ -1,5 +1,5 @@
-// A local HTTP webhook receiver on 127.0.0.1 for alert tests: records every request (with when
-// it arrived) and answers as told (a status, or 'hang' to never answer).
+// A webhook receiver on 127.0.0.1 for the alert tests: records every request and answers as
+// `respond` decides (a status, or 'hang' to never answer).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 

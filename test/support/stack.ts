@@ -39,8 +39,13 @@ const copies: string[] = [];
 
 /** A private copy of the example project, for tests that edit it (removed after the file's tests). */
 export function copyShopProject(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'watcher-shop-'));
-  cpSync(EXAMPLE_SHOP, dir, { recursive: true, filter: (src) => !/[/\\](target|logs)$/.test(src) });
+  return copyProject(EXAMPLE_SHOP);
+}
+
+/** A private copy of a dbt project (removed after the file's tests, its dbt stopped with them). */
+export function copyProject(source: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `watcher-${path.basename(source)}-`));
+  cpSync(source, dir, { recursive: true, filter: (src) => !/[/\\](target|logs)$/.test(src) });
   copies.push(dir);
   return dir;
 }

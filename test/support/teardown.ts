@@ -8,7 +8,9 @@ import { rmSync } from 'node:fs';
 import { afterAll, afterEach } from 'vitest';
 import { shopProjectCopies, stack } from './stack.js';
 
-const WATCHER_WORKFLOW_TYPES = ['dbtBuild', 'dbtTargetGuard', 'dbtNodeGroup', 'dbtNode', 'deliverAlerts'];
+const WATCHER_WORKFLOW_TYPES = ['dbtBuild', 'dbtTargetGuard', 'dbtNodeGroup', 'dbtNode', 'dbtBuildAlerts'];
+/** A build's post-build workflow (alerts, anomaly detection) ends on its own a moment after the build: it gets this long first. */
+const SETTLING_MS = 15_000;
 
 let connection: Connection | undefined;
 
@@ -41,6 +43,7 @@ async function stopLeftovers(when: string): Promise<void> {
     }
   }
   const c = await client();
+  await letPostBuildWorkflowsEnd(c);
   const query = `ExecutionStatus = 'Running' AND (${WATCHER_WORKFLOW_TYPES.map((t) => `WorkflowType = '${t}'`).join(' OR ')})`;
   const listed: string[] = [];
   for await (const wf of c.workflow.list({ query })) listed.push(wf.workflowId);
@@ -56,6 +59,18 @@ async function stopLeftovers(when: string): Promise<void> {
   if (dbt.length || left.length) {
     console.warn(`[teardown] ${when}: stopped ${dbt.length} dbt processes and terminated ${left.length} workflows left running: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', ...' : ''}`);
   }
+}
+
+/** Wait (bounded, all together) for the running post-build workflows to end by themselves. */
+async function letPostBuildWorkflowsEnd(c: Client): Promise<void> {
+  const waits: Array<Promise<unknown>> = [];
+  for await (const wf of c.workflow.list({ query: `ExecutionStatus = 'Running' AND WorkflowType = 'dbtBuildAlerts'` })) {
+    waits.push(c.workflow.getHandle(wf.workflowId).result().catch(() => undefined));
+  }
+  if (waits.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, SETTLING_MS)))]);
+  clearTimeout(timer);
 }
 
 afterEach(async (context) => {

@@ -102,6 +102,7 @@ const CleanupCounts = z.object({
   anomaly_detection_result: z.number().int(),
   pipeline_execution_closure: z.number().int(),
   pipeline_execution: z.number().int(),
+  alert_delivery: z.number().int(),
 });
 
 export function executionRoutes(app: Api, deps: ServerDeps): void {
