@@ -11,6 +11,7 @@ import { scopeAllows, type ApiScope } from '../store/tokens.js';
 import { TokenCache } from './token-cache.js';
 import type { ServerDeps } from './deps.js';
 import { ApiError, errorBody, handleError } from './errors.js';
+import { dashboardRoutes } from './dashboard.js';
 import { buildRoutes } from './routes/builds.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { executionRoutes } from './routes/executions.js';
@@ -128,5 +129,6 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   executionRoutes(app, deps);
   reportingRoutes(app, deps);
   buildRoutes(app, deps);
+  dashboardRoutes(app);
   return app;
 }

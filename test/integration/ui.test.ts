@@ -1,18 +1,12 @@
 // The Temporal Web UI, in headless Chromium (Debian's chromium, driven by playwright-core):
 // a build's consumers are listed by WatcherBuildId, each with its status.
 import type { Client } from '@temporalio/client';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium as chromiumHere, launchChromium } from '../support/browser.js';
 import { connectTestClient, runShopBuild, stack } from '../support/stack.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  const message = `Chromium not found at ${CHROMIUM}: the Temporal UI test cannot run (install Debian's chromium package; .ci/run does)`;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`\n!!! SKIPPING THE UI TEST: ${message} !!!\n`);
-}
+const haveChromium = chromiumHere('the Temporal UI test');
 
 let client: Client;
 let close: () => Promise<void>;
@@ -20,10 +14,7 @@ let browser: Browser;
 beforeAll(async () => {
   ({ client, close } = await connectTestClient());
   if (haveChromium) {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }
 });
 afterAll(async () => {
