@@ -87,6 +87,7 @@ export async function devCommand(ports: DevPorts, options: { worker: boolean }):
         `  Temporal UI: ${stack.file.uiUrl}`,
         `  Postgres:    ${redactUrl(stack.file.databaseUrl)}`,
         `  API:         ${parts.api.url} (docs: ${parts.api.url}/docs; no auth, loopback only)`,
+        `  Dashboard:   ${parts.api.url}/ui/builds`,
         `  worker:      ${options.worker ? 'running in this process' : 'none (start one with: watcher worker)'}`,
         `  described in ${path.join(watcherHome(), 'dev.json')}; Ctrl-C stops everything`,
       ].join('\n'),
@@ -156,7 +157,7 @@ export async function demoCommand(): Promise<number> {
       console.error(`watcher: using the running dev stack at ${config.temporalAddress}`);
     }
     const apiUrl = parts.api?.url ?? readDevStackFile()?.apiUrl;
-    if (apiUrl) console.error(`watcher: API ${apiUrl} (docs: ${apiUrl}/docs); the demo's builds: curl -s ${apiUrl}/builds`);
+    if (apiUrl) console.error(`watcher: API ${apiUrl} (docs: ${apiUrl}/docs); the demo's builds: curl -s ${apiUrl}/builds\nwatcher: dashboard: ${apiUrl}/ui/builds`);
     const { client, close } = await connectClient(config);
     let code: number;
     try {
@@ -169,7 +170,7 @@ export async function demoCommand(): Promise<number> {
     if (parts.stack) {
       console.error(
         `watcher: the demo's stack stops now; its history stays in ${path.join(watcherHome(), 'temporal.db')}.\n` +
-          `watcher: run 'npm run dev' to keep the stack (and the UI link above) up; then: curl -s http://127.0.0.1:${DEFAULT_API_PORT}/builds`,
+          `watcher: run 'npm run dev' to keep the stack (and the UI links above) up; then open the dashboard at http://127.0.0.1:${DEFAULT_API_PORT}/ui/builds`,
       );
     }
     return code;

@@ -22,7 +22,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'))
     .action(async (opts: { host: string; port: number; rateLimit?: number; logLevel: string }) => {
       const server = await startServer(loadConfig(), { host: opts.host, port: opts.port, rateLimitPerMinute: opts.rateLimit, logger: { level: opts.logLevel } });
-      console.error(`watcher: API on ${server.url} (docs: ${server.url}/docs)`);
+      console.error(`watcher: API on ${server.url} (docs: ${server.url}/docs; dashboard: ${server.url}/ui/builds)`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());

@@ -102,9 +102,12 @@ export function failuresOf(nodes: NodeView[]): Failure[] {
   const failures: Failure[] = [];
   const tests = new Map<string, Failure>();
   for (const n of nodes) {
-    if (FAILED.has(n.status)) failures.push({ uniqueId: n.uniqueId, under: [], status: n.status, message: n.message ?? '' });
-    for (const t of n.tests) {
-      if (!FAILED.has(t.status)) continue;
+    // A model that ran but whose test failed ends `fail`: dbt's message for it is the adapter's
+    // ("CREATE VIEW"); what failed is the test.
+    const failedTests = n.tests.filter((t) => FAILED.has(t.status));
+    const message = n.status === 'fail' && failedTests.length ? failedTests.map((t) => `${t.uniqueId} (${t.status}): ${t.message ?? ''}`).join('\n') : (n.message ?? '');
+    if (FAILED.has(n.status)) failures.push({ uniqueId: n.uniqueId, under: [], status: n.status, message });
+    for (const t of failedTests) {
       const seen = tests.get(t.uniqueId);
       if (seen) seen.under.push(n.uniqueId);
       else tests.set(t.uniqueId, { uniqueId: t.uniqueId, under: [n.uniqueId], status: t.status, message: t.message ?? '' });

@@ -76,6 +76,20 @@ describe('watcher dev', () => {
     expect(output).not.toContain(new URL(devFile.databaseUrl).password || 'no-password');
   });
 
+  it('serves the dashboard without auth on loopback, and prints its address', async () => {
+    const dashboard = `${devFile.apiUrl}/ui/builds`;
+    expect(output).toContain(`Dashboard:   ${dashboard}`);
+    const page = await fetch(dashboard, { signal: AbortSignal.timeout(30_000) });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('<script type="module" src="/ui/assets/app.js">');
+    // The bundle: built on this first request, everything in it (no CDN).
+    const bundle = await fetch(`${devFile.apiUrl}/ui/assets/app.js`, { signal: AbortSignal.timeout(60_000) });
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toContain('text/javascript');
+    expect(await bundle.text()).not.toMatch(/https?:\/\/(cdn|unpkg|jsdelivr)/);
+  });
+
   it('runs a build started with the temporal CLI: one closed consumer per node, equal to run_results.json', async () => {
     const buildId = uniqueName('cli').replace(/_/g, '-');
     const input = { projectDir: SHOP_PROJECT, nodeRetries: 0, vars: { schema: uniqueName('t') } };

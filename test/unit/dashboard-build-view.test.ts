@@ -76,8 +76,8 @@ describe('the build view', () => {
     });
     const views = nodeViews(b, new Map(), 0);
     expect(failuresOf(views).map((f) => [f.uniqueId, f.status, f.under, f.message])).toEqual([
-      ['model.shop.x', 'fail', [], ''],
-      ['model.shop.y', 'fail', [], ''],
+      ['model.shop.x', 'fail', [], 'test.shop.assert_totals (fail): Got 1 result'],
+      ['model.shop.y', 'fail', [], 'test.shop.assert_totals (fail): Got 1 result'],
       ['model.shop.broken', 'error', [], 'invalid input syntax'],
       ['test.shop.assert_totals', 'fail', ['model.shop.x', 'model.shop.y'], 'Got 1 result'],
     ]);
