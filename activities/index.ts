@@ -4,7 +4,7 @@ import { cleanupLogs, runCheck } from './checks.js';
 import { sendAlerts } from './alerts.js';
 import { detectBuildAnomalies, prepareBuildAlerts } from './build-alerts.js';
 import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
-import { recordBuildStart, recordExecutions, timelinessOf } from './record.js';
+import { reconcileClosedBuild, recordBuildStart, recordExecutions, timelinessOf } from './record.js';
 import { rerunNode } from './rerun-node.js';
 import { resolveBuildGraph } from './resolve-build-graph.js';
 import { runBuild } from './run-build.js';
@@ -20,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     waitForConsumers: waitForConsumers.bind(null, deps),
     waitForWorkflowClose: waitForWorkflowClose.bind(null, deps),
     recordBuildStart: recordBuildStart.bind(null, deps),
+    reconcileClosedBuild: reconcileClosedBuild.bind(null, deps),
     recordExecutions: recordExecutions.bind(null, deps),
     timelinessOf: timelinessOf.bind(null, deps),
     runCheck: runCheck.bind(null, deps),

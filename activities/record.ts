@@ -2,13 +2,14 @@
 // is unreachable they throw a retryable error and Temporal retries them with backoff until it
 // answers; anything else is a non-retryable RecordingError the producer logs and moves past.
 import { ApplicationFailure } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { AddressSpec } from '../src/contracts/messages.js';
 import type { NodeConfig } from '../src/contracts/node-config.js';
 import { FailureTypes } from '../src/contracts/status.js';
 import { logFinishedLate, timelinessSettingsOf, type TimelinessSettings } from '../src/monitoring/timeliness.js';
-import type { ExecutionRecord } from '../src/recording/records.js';
+import { buildExecutionKey, type ExecutionRecord } from '../src/recording/records.js';
 import { isTransientDbError, withTransaction } from '../src/store/db.js';
-import { ParentNotRecordedError, recordExecutions as storeExecutions } from '../src/store/executions.js';
+import { endAbandonedBuild, ParentNotRecordedError, recordExecutions as storeExecutions } from '../src/store/executions.js';
 import { syncLineage, type PipelineLineage } from '../src/store/lineage.js';
 import { createDefaultAnomalyRules, DBT_DEFAULT_ANOMALY_METRICS, setNextWatermark, syncPipelines } from '../src/store/pipelines.js';
 import type { ActivityDeps } from './deps.js';
@@ -98,5 +99,31 @@ export async function recordExecutions(deps: ActivityDeps, input: { records: Exe
     return { recorded: true, written: result.written };
   } catch (err) {
     return classify(err);
+  }
+}
+
+/**
+ * A build closed without releasing its target (terminated, timed out): its records would stay
+ * `running` forever. Ends them with Temporal's close time and what Temporal says happened.
+ */
+export async function reconcileClosedBuild(deps: ActivityDeps, input: { buildWorkflowId: string }): Promise<{ ended: number; status?: string }> {
+  const store = deps.store;
+  if (!store) return { ended: 0 };
+  let description;
+  try {
+    description = await deps.client.workflow.getHandle(input.buildWorkflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { ended: 0 };
+    throw err;
+  }
+  const workflowStatus = description.status.name;
+  if (workflowStatus === 'RUNNING' || workflowStatus === 'COMPLETED' || workflowStatus === 'CONTINUED_AS_NEW') return { ended: 0, status: workflowStatus };
+  const status = workflowStatus === 'TERMINATED' || workflowStatus === 'CANCELLED' ? 'canceled' : 'error';
+  const key = buildExecutionKey(input.buildWorkflowId, description.runId);
+  try {
+    const ended = await withTransaction(store, (client) => endAbandonedBuild(client, key, status, description.closeTime ?? new Date(), `workflow ${workflowStatus.toLowerCase()}`));
+    return { ended, status: workflowStatus };
+  } catch (err) {
+    classify(err);
   }
 }

@@ -2,10 +2,10 @@
 // workflow ID is the lock: a second build cannot start it while it runs. It ends when the
 // build releases it. It outlives a build that is terminated (parent-close policy ABANDON):
 // then it holds the lock a little longer, until that build's dbt must have been stopped.
-import { CancellationScope, condition, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, log, patched, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities/index.js';
 import { releaseTargetSignal } from '../src/contracts/messages.js';
-import { BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS } from '../src/contracts/timeouts.js';
+import { BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, RECORDING_ATTEMPT_SECONDS } from '../src/contracts/timeouts.js';
 
 export interface TargetGuardInput {
   buildWorkflowId: string;
@@ -42,6 +42,22 @@ export async function dbtTargetGuard(holder: TargetGuardInput): Promise<void> {
   if (released) return;
 
   // The build closed without releasing: it was terminated (or timed out) with dbt perhaps running.
+  // Its records say `running` and nothing else will end them: end them now, as Temporal saw it.
+  // Tried while the lock is held anyway (the drain): a longer Postgres outage must not hold the target.
+  const { reconcileClosedBuild } = proxyActivities<WatcherActivities>({
+    startToCloseTimeout: RECORDING_ATTEMPT_SECONDS * 1000,
+    scheduleToCloseTimeout: holder.drainSeconds * 1000,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+  });
+  const reconciling = patched('reconcile-closed-build')
+    ? reconcileClosedBuild({ buildWorkflowId: holder.buildWorkflowId }).then(
+        ({ ended, status }) => {
+          if (ended) log.info(`${holder.buildWorkflowId} ${status?.toLowerCase() ?? 'closed'}: ended ${ended} executions left running`);
+        },
+        (err: unknown) => log.warn(`could not end the records of ${holder.buildWorkflowId}: ${err instanceof Error ? err.message : String(err)}`),
+      )
+    : Promise.resolve();
   setCurrentDetails(`\`${holder.buildWorkflowId}\` closed without releasing the target: holding it ${holder.drainSeconds} s more, until its dbt has stopped`);
   await condition(() => released, `${holder.drainSeconds} seconds`);
+  await reconciling;
 }

@@ -160,3 +160,24 @@ async function applyPipelineEffects(client: PoolClient, records: ExecutionRecord
     ],
   );
 }
+
+/**
+ * Ends what a build that closed without recording its end left `running`: its root and every
+ * execution under it still open, with the workflow's close time and `status`. Executions that
+ * ended keep their result. Returns how many rows it ended (0 when already reconciled).
+ */
+export async function endAbandonedBuild(client: PoolClient, buildKey: string, status: 'canceled' | 'error', endDate: Date, reason: string): Promise<number> {
+  const result = await client.query(
+    `UPDATE pipeline_execution e SET
+       status = $2::execution_status,
+       end_date = greatest($3::timestamptz, e.start_date),
+       duration_seconds = extract(epoch FROM greatest($3::timestamptz, e.start_date) - e.start_date),
+       completed_successfully = false,
+       execution_metadata = coalesce(e.execution_metadata, '{}'::jsonb) || jsonb_build_object('ended_by', 'reconciliation', 'reason', $4::text)
+     FROM pipeline_execution root
+     JOIN pipeline_execution_closure c ON c.parent_execution_id = root.id
+     WHERE root.execution_key = $1 AND e.id = c.child_execution_id AND e.end_date IS NULL`,
+    [buildKey, status, endDate.toISOString(), reason],
+  );
+  return result.rowCount ?? 0;
+}

@@ -1,19 +1,26 @@
 // No consumer waits forever: when the producer is terminated or canceled, every consumer ends,
-// and the dbt process is gone.
+// and the dbt process is gone; a terminated build's records do not stay `running`.
 import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBuild } from '../../src/client.js';
 import { progressQuery } from '../../src/contracts/messages.js';
 import { nodeWorkflowId, SearchAttributes } from '../../src/contracts/names.js';
+import { createPool, type Pool } from '../../src/store/db.js';
+import { buildExecution, descendantsOf } from '../../src/store/queries.js';
 import { connectTestClient, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
 
 let client: Client;
 let close: () => Promise<void>;
+let pool: Pool;
 beforeAll(async () => {
   ({ client, close } = await connectTestClient());
+  pool = createPool(stack().databaseUrl);
 });
-afterAll(async () => close());
+afterAll(async () => {
+  await pool?.end();
+  await close();
+});
 
 /** dbt processes of one build (their command line carries the build's private target path). */
 function dbtProcessesOf(buildId: string): number[] {
@@ -65,6 +72,14 @@ describe('consumers never wait forever', () => {
     for (const e of waiting) expect(e.dbtStatus, e.id).toBe('canceled');
     // The build activity learns on its next heartbeat that its workflow is gone and stops dbt.
     await expect.poll(() => dbtProcessesOf(buildId).length, { timeout: 30_000, interval: 500 }).toBe(0);
+    // Its target guard saw it close without releasing: the build's records end `canceled`, at its close.
+    const closedAt = (await client.workflow.getHandle(`watcher/${buildId}`).describe()).closeTime!;
+    await expect.poll(async () => (await buildExecution(pool, buildId))?.status, { timeout: 30_000, interval: 500 }).toBe('canceled');
+    const root = (await buildExecution(pool, buildId))!;
+    expect(root.end_date?.getTime()).toBe(closedAt.getTime());
+    expect(root.execution_metadata).toMatchObject({ ended_by: 'reconciliation', reason: 'workflow terminated' });
+    const under = await descendantsOf(pool, root.id);
+    expect(under.filter((e) => e.status === 'running')).toEqual([]);
   });
 
   it('end canceled when the producer is canceled, and dbt is stopped', async () => {
