@@ -126,7 +126,9 @@ export async function recordExecutions(client: PoolClient, records: ExecutionRec
 
 /**
  * On a successful end, in the same transaction: each last_target_* where its count > 0, and
- * the watermark promotion for records that ask for it. Never on a failure.
+ * the watermark promotion for records that ask for it. Never on a failure. A build promotes
+ * the range it processed: the next_watermark on its own execution (recorded at its start),
+ * never the pipeline's shared next_watermark, which a later or queued build may have set.
  */
 async function applyPipelineEffects(client: PoolClient, records: ExecutionRecord[], pipelineIds: Map<string, number>): Promise<void> {
   const ended = records.filter((r) => r.endDate && isPassingNodeStatus(r.status));
@@ -136,20 +138,21 @@ async function applyPipelineEffects(client: PoolClient, records: ExecutionRecord
        last_target_insert = greatest(p.last_target_insert, u.insert_at),
        last_target_update = greatest(p.last_target_update, u.update_at),
        last_target_soft_delete = greatest(p.last_target_soft_delete, u.delete_at),
-       watermark = CASE WHEN u.promote AND p.next_watermark IS NOT NULL THEN p.next_watermark ELSE p.watermark END
-     FROM (SELECT pipeline_id,
-                  max(end_date) FILTER (WHERE inserts > 0) AS insert_at,
-                  max(end_date) FILTER (WHERE updates > 0) AS update_at,
-                  max(end_date) FILTER (WHERE soft_deletes > 0) AS delete_at,
-                  bool_or(promote) AS promote
-           FROM unnest($1::int[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bool[])
-             AS t(pipeline_id, end_date, inserts, updates, soft_deletes, promote)
-           GROUP BY pipeline_id) u
+       watermark = coalesce(u.promote_to, p.watermark)
+     FROM (SELECT t.pipeline_id,
+                  max(t.end_date) FILTER (WHERE t.inserts > 0) AS insert_at,
+                  max(t.end_date) FILTER (WHERE t.updates > 0) AS update_at,
+                  max(t.end_date) FILTER (WHERE t.soft_deletes > 0) AS delete_at,
+                  max(own.next_watermark) FILTER (WHERE t.promote) AS promote_to
+           FROM unnest($1::int[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bool[], $7::text[])
+             AS t(pipeline_id, end_date, inserts, updates, soft_deletes, promote, execution_key)
+           LEFT JOIN pipeline_execution own ON own.execution_key = t.execution_key
+           GROUP BY t.pipeline_id) u
      WHERE p.id = u.pipeline_id
        AND ((u.insert_at IS NOT NULL AND p.last_target_insert IS DISTINCT FROM greatest(p.last_target_insert, u.insert_at))
          OR (u.update_at IS NOT NULL AND p.last_target_update IS DISTINCT FROM greatest(p.last_target_update, u.update_at))
          OR (u.delete_at IS NOT NULL AND p.last_target_soft_delete IS DISTINCT FROM greatest(p.last_target_soft_delete, u.delete_at))
-         OR (u.promote AND p.next_watermark IS NOT NULL AND p.watermark IS DISTINCT FROM p.next_watermark))`,
+         OR (u.promote_to IS NOT NULL AND p.watermark IS DISTINCT FROM u.promote_to))`,
     [
       ended.map((r) => pipelineIds.get(r.pipeline.name)!),
       ended.map((r) => r.endDate!),
@@ -157,6 +160,7 @@ async function applyPipelineEffects(client: PoolClient, records: ExecutionRecord
       ended.map((r) => r.updates ?? 0),
       ended.map((r) => r.softDeletes ?? 0),
       ended.map((r) => r.promoteWatermark === true),
+      ended.map((r) => r.key),
     ],
   );
 }

@@ -168,13 +168,24 @@ describe('watermarks', () => {
     // Readable before a run, and returned when the next one is set.
     expect(await currentWatermark(db.pool, 'dbt:wm')).toBeNull();
     expect(await store((c) => setNextWatermark(c, pid, '2026-01-01'))).toBeNull();
-    await store((c) => recordExecutions(c, [{ ...record('wm1', undefined), pipeline, status: 'error', promoteWatermark: true }]));
+    // Each build's execution carries the range it asked for (recordBuildStart writes it).
+    await store((c) => recordExecutions(c, [{ ...record('wm1', undefined), pipeline, nextWatermark: '2026-01-01', status: 'error', promoteWatermark: true }]));
     expect(await currentWatermark(db.pool, 'dbt:wm')).toBeNull(); // failed: not promoted
-    await store((c) => recordExecutions(c, [{ ...record('wm2', undefined), pipeline, promoteWatermark: true }]));
+    await store((c) => recordExecutions(c, [{ ...record('wm2', undefined), pipeline, nextWatermark: '2026-01-01', promoteWatermark: true }]));
     expect(await currentWatermark(db.pool, 'dbt:wm')).toBe('2026-01-01');
+
+    // A runs (0102); B queues behind it and sets the pipeline's next_watermark (0103) before A ends.
     expect(await store((c) => setNextWatermark(c, pid, '2026-01-02'))).toBe('2026-01-01');
-    await store((c) => recordExecutions(c, [{ ...record('wm3', undefined), pipeline, status: 'fail', promoteWatermark: true }]));
-    expect(await currentWatermark(db.pool, 'dbt:wm')).toBe('2026-01-01');
+    await store((c) => recordExecutions(c, [{ ...record('wmA', undefined), pipeline, nextWatermark: '2026-01-02', endDate: undefined, status: 'running' }]));
+    await store((c) => setNextWatermark(c, pid, '2026-01-03'));
+    await store((c) => recordExecutions(c, [{ ...record('wmB', undefined), pipeline, nextWatermark: '2026-01-03', endDate: undefined, status: 'running' }]));
+    await store((c) => recordExecutions(c, [{ ...record('wmA', undefined), pipeline, promoteWatermark: true }]));
+    expect(await currentWatermark(db.pool, 'dbt:wm')).toBe('2026-01-02'); // A's own range, not B's
+    await store((c) => recordExecutions(c, [{ ...record('wmB', undefined), pipeline, status: 'fail', promoteWatermark: true }]));
+    expect(await currentWatermark(db.pool, 'dbt:wm')).toBe('2026-01-02'); // B failed: its range is not promoted
+    // A later build that asked for no range promotes nothing (not B's failed one).
+    await store((c) => recordExecutions(c, [{ ...record('wmC', undefined), pipeline, promoteWatermark: true }]));
+    expect(await currentWatermark(db.pool, 'dbt:wm')).toBe('2026-01-02');
   });
 
   it('stamps last_target_* only for counts above zero, on success', async () => {
