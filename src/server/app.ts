@@ -1,6 +1,7 @@
 // The HTTP API: etl-watcher's routes with its semantics (so its Python SDK works unchanged)
 // and Watcher's own (builds, nodes, lineage, watermarks), on Fastify with zod schemas that
 // validate every input once and generate the served OpenAPI document (/openapi.json, /docs).
+import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -16,7 +17,9 @@ import { buildRoutes } from './routes/builds.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
+import { buildEventRoutes } from './routes/build-events.js';
 import { reportingRoutes } from './routes/reporting.js';
+import { SESSION_COOKIE, uiSessionRoutes } from './routes/ui-session.js';
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -95,6 +98,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { scope: 'none' } }, () => app.swagger());
 
+  await app.register(fastifyCookie);
   // Auth before anything else reads the request (rate limiting keys on the token's name).
   const tokens = new TokenCache(deps.pool);
   if (options.auth === 'tokens') {
@@ -107,8 +111,11 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
     if (needed === 'none' || options.auth === 'none') return;
     const header = request.headers.authorization;
     const match = header ? BEARER.exec(header) : null;
-    if (!match) throw new ApiError(401, 'unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (create one with `watcher token create`)');
-    const token = await tokens.lookup(match[1]!);
+    // The dashboard's session cookie stands in for a bearer token on reads only (no CSRF on writes).
+    const fromCookie = !header && (request.method === 'GET' || request.method === 'HEAD') ? request.cookies[SESSION_COOKIE] : undefined;
+    const presented = match?.[1] ?? fromCookie;
+    if (!presented) throw new ApiError(401, 'unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (create one with `watcher token create`)');
+    const token = await tokens.lookup(presented);
     if (!token) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
     if (!scopeAllows(token.scope, needed)) throw new ApiError(403, 'forbidden', `token "${token.name}" has scope ${token.scope}; this route needs ${needed}`);
     request.tokenName = token.name;
@@ -129,6 +136,8 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   executionRoutes(app, deps);
   reportingRoutes(app, deps);
   buildRoutes(app, deps);
+  buildEventRoutes(app, deps);
+  uiSessionRoutes(app, tokens, options.auth);
   dashboardRoutes(app);
   return app;
 }

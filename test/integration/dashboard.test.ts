@@ -47,6 +47,9 @@ async function shot(page: Page, name: string): Promise<void> {
 async function signedInPage(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   await page.goto(`${server.url}/ui/builds`);
+  await page.getByTestId('signin').waitFor({ timeout: 20_000 });
+  await page.getByLabel('API token').fill(readToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForSelector('body[data-ready="builds"]', { timeout: 20_000 });
   return page;
 }
@@ -56,7 +59,7 @@ beforeAll(async () => {
   pool = createPool(s.databaseUrl);
   ({ client, close: closeClient } = await connectTestClient());
   const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: s.databaseUrl });
-  server = await startServer(config, { host: '127.0.0.1', port: 0, pool, noAuth: true });
+  server = await startServer(config, { host: '127.0.0.1', port: 0, pool });
   readToken = (await createToken(pool, tokenName, 'read')).token;
   if (haveChromium) browser = await launchChromium();
   // A model that always fails, beside the shop's own (the failing test needs its models green).
@@ -72,6 +75,66 @@ afterAll(async () => {
   await pool?.query('DELETE FROM api_token WHERE name = $1', [tokenName]);
   await pool?.end();
   await closeClient?.();
+});
+
+/** The server-sent events of one stream until it closes (or `until` says stop). */
+async function readEvents(url: string, headers: Record<string, string>, until?: (events: { event: string; data: string }[]) => boolean): Promise<{ status: number; events: { event: string; data: string }[] }> {
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
+  const events: { event: string; data: string }[] = [];
+  if (!response.ok || !response.body) return { status: response.status, events };
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body) {
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+      if (fields.event) events.push({ event: fields.event, data: fields.data ?? '' });
+    }
+    if (until?.(events)) break;
+  }
+  return { status: response.status, events };
+}
+
+describe('the dashboard session and event stream', () => {
+  it('signs in with a read token into an HTTP-only cookie that reads, never writes, and signs out', async () => {
+    const bad = await fetch(`${server.url}/ui/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'not-a-token' }) });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('set-cookie')).toBeNull();
+
+    const signedIn = await fetch(`${server.url}/ui/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: readToken }) });
+    expect(signedIn.status).toBe(204);
+    const setCookie = signedIn.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/SameSite=Strict/i);
+    const cookie = setCookie.split(';')[0]!;
+
+    expect((await fetch(`${server.url}/builds?limit=1`)).status).toBe(401);
+    expect((await fetch(`${server.url}/builds?limit=1`, { headers: { cookie } })).status).toBe(200);
+    // A write with only the cookie is refused (a cross-site form cannot use the session).
+    const write = await fetch(`${server.url}/builds/${green.buildId}/cancel`, { method: 'POST', headers: { cookie } });
+    expect(write.status).toBe(401);
+
+    const signedOut = await fetch(`${server.url}/ui/session`, { method: 'DELETE' });
+    expect(signedOut.status).toBe(204);
+    expect(signedOut.headers.get('set-cookie')).toMatch(/Expires=Thu, 01 Jan 1970|Max-Age=0/i);
+  });
+
+  it("streams an ended build's detail once, then `end`, and answers an unknown build with 404", async () => {
+    const auth = { authorization: `Bearer ${readToken}` };
+    const { status, events } = await readEvents(`${server.url}/builds/${failed.buildId}/events`, auth);
+    expect(status).toBe(200);
+    expect(events.map((e) => e.event)).toEqual(['build', 'end']);
+    const build = JSON.parse(events[0]!.data) as { buildId: string; status: string; nodes: unknown[] };
+    expect(build.buildId).toBe(failed.buildId);
+    expect(build.status).toBe('error');
+    expect(build.nodes.length).toBe(failed.result.progress!.nodes.length);
+    const unknown = await fetch(`${server.url}/builds/no-such-build-${uniqueName('x').replace(/_/g, '-')}/events`, { headers: auth });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toMatch(/application\/json/);
+  });
 });
 
 describe.skipIf(!haveChromium)('the dashboard', () => {
@@ -155,6 +218,19 @@ describe.skipIf(!haveChromium)('the dashboard', () => {
         )
         .toBe('running');
       await shot(page, 'build-running');
+      // A second server with a stream open on this running build closes promptly: it ends the stream.
+      const second = await startServer(loadConfig({ temporalAddress: stack().temporalAddress, namespace: stack().namespace, taskQueue: stack().taskQueue, databaseUrl: stack().databaseUrl }), { host: '127.0.0.1', port: 0, pool, noAuth: true });
+      const stream = await fetch(`${second.url}/builds/${buildId}/events`, { signal: AbortSignal.timeout(60_000) });
+      expect(stream.status).toBe(200);
+      const reader = stream.body!.getReader();
+      const firstChunk = new TextDecoder().decode((await reader.read()).value);
+      expect(firstChunk).toMatch(/^event: build\n/);
+      const closing = Date.now();
+      await second.close();
+      expect(Date.now() - closing).toBeLessThan(5_000);
+      let rest = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+      expect(rest).not.toMatch(/event: end/);
       await expect.poll(async () => slow.first().getAttribute('data-status'), { timeout: 90_000, interval: 500 }).toBe('success');
       await expect.poll(() => page.getByTestId('progress').innerText(), { timeout: 60_000 }).toMatch(/(\d+) of \1 nodes ended/);
       expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { newBuildId, startBuild } from '../../client.js';
 import { BuildInputSchema } from '../../contracts/build-input.js';
 import { progressQuery, type BuildProgress } from '../../contracts/messages.js';
-import { BUILD_ID_PATTERN, buildWorkflowId } from '../../contracts/names.js';
+import { BUILD_ID_PATTERN, buildWorkflowId, SearchAttributes } from '../../contracts/names.js';
 import { NODE_STATUSES } from '../../contracts/status.js';
 import { CONTROL_CHARS } from '../../contracts/validation.js';
 import type { ExecutionStatus } from '../../recording/records.js';
@@ -27,7 +27,7 @@ const PROGRESS_QUERY_DEADLINE_MS = 3_000;
 
 const EXECUTION_STATUSES = ['running', 'success', 'warn', 'error', 'fail', 'skipped', 'not_run', 'canceled'] as const satisfies readonly ExecutionStatus[];
 const executionStatus = z.enum(EXECUTION_STATUSES);
-const buildId = z.string().regex(BUILD_ID_PATTERN, 'must be 1-100 letters, digits, and . _ - (starting with a letter or digit)');
+export const buildId = z.string().regex(BUILD_ID_PATTERN, 'must be 1-100 letters, digits, and . _ - (starting with a letter or digit)');
 const limit = z.coerce.number().int().min(1).max(500).default(50);
 const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
 const isoDate = z.iso.datetime({ offset: true });
@@ -196,6 +196,35 @@ interface LiveBuild {
   progress?: BuildProgress;
 }
 
+/** At most this many running consumers are looked up per read (dbt runs a few threads at once). */
+const RUNNING_NODES_LIMIT = 500;
+
+/**
+ * The producer's progress knows a node only as pending until dbt reports its end; its consumer
+ * knows when dbt started it (DbtStatus = running, what the Temporal UI shows). One visibility
+ * list marks those nodes running. Visibility lags by a moment: a node may show pending briefly.
+ */
+async function withRunningNodes(client: Client, id: string, progress: BuildProgress): Promise<BuildProgress> {
+  if (!progress.nodes.some((n) => n.status === 'pending')) return progress;
+  // The build id matched BUILD_ID_PATTERN (letters, digits, . _ -): safe inside the quotes.
+  const query = `${SearchAttributes.buildId.name} = "${id}" AND ${SearchAttributes.status.name} = "running" AND ExecutionStatus = "Running"`;
+  const running = new Set<string>();
+  try {
+    for await (const workflow of client.workflow.list({ query, pageSize: RUNNING_NODES_LIMIT })) {
+      const uniqueId = workflow.typedSearchAttributes.get(SearchAttributes.uniqueId);
+      if (uniqueId) running.add(uniqueId);
+      if (running.size >= RUNNING_NODES_LIMIT) break;
+    }
+  } catch {
+    return progress; // visibility unavailable: pending it stays
+  }
+  if (running.size === 0) return progress;
+  const nodes = progress.nodes.map((n) => (n.status === 'pending' && running.has(n.uniqueId) ? { ...n, status: 'running' as const } : n));
+  const counts: Record<string, number> = {};
+  for (const n of nodes) counts[n.status] = (counts[n.status] ?? 0) + 1;
+  return { ...progress, nodes, counts };
+}
+
 async function liveBuild(client: Client, id: string): Promise<LiveBuild | undefined> {
   const description = await describeOrUndefined(client, buildWorkflowId(id));
   if (!description) return undefined;
@@ -203,7 +232,7 @@ async function liveBuild(client: Client, id: string): Promise<LiveBuild | undefi
   try {
     const handle = client.workflow.getHandle(buildWorkflowId(id));
     const progress = await client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () => handle.query(progressQuery));
-    return { description, progress };
+    return { description, progress: await withRunningNodes(client, id, progress) };
   } catch {
     // Not queryable right now (no worker has picked it up yet, or it just closed): no progress.
     return { description };
@@ -263,6 +292,26 @@ function detailOf(deps: ServerDeps, id: string, root: ExecutionRow | undefined, 
   };
 }
 
+export type BuildDetailBody = z.infer<typeof BuildDetail>;
+export const BuildDetailSchema = BuildDetail;
+
+/** One build as GET /builds/{buildId} answers it (also what its event stream sends). 404 when nobody knows it. */
+export async function readBuildDetail(deps: ServerDeps, id: string): Promise<BuildDetailBody> {
+  const root = await buildExecution(deps.pool, id);
+  let live: LiveBuild | undefined;
+  if (!root || root.status === 'running') {
+    try {
+      live = await withTemporal(deps, (client) => liveBuild(client, id));
+    } catch (err) {
+      // The store knows it: answer without Temporal's view rather than not at all.
+      if (!root) throw err;
+    }
+  }
+  if (!root && !live) throw notFound(`build ${id}`);
+  const descendants = root ? await descendantsOf(deps.pool, root.id) : [];
+  return detailOf(deps, id, root, descendants, live);
+}
+
 export function buildRoutes(app: Api, deps: ServerDeps): void {
   app.get('/builds', {
     schema: {
@@ -286,22 +335,7 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
       params: z.object({ buildId }),
       response: { 200: BuildDetail, ...errorResponses },
     },
-  }, async (request) => {
-    const id = request.params.buildId;
-    const root = await buildExecution(deps.pool, id);
-    let live: LiveBuild | undefined;
-    if (!root || root.status === 'running') {
-      try {
-        live = await withTemporal(deps, (client) => liveBuild(client, id));
-      } catch (err) {
-        // The store knows it: answer without Temporal's view rather than not at all.
-        if (!root) throw err;
-      }
-    }
-    if (!root && !live) throw notFound(`build ${id}`);
-    const descendants = root ? await descendantsOf(deps.pool, root.id) : [];
-    return detailOf(deps, id, root, descendants, live);
-  });
+  }, async (request) => readBuildDetail(deps, request.params.buildId));
 
   app.post('/builds', {
     schema: {
