@@ -15,9 +15,9 @@ const SESSION_SECONDS = 12 * 60 * 60;
 export function uiSessionRoutes(app: Api, tokens: TokenCache, auth: 'tokens' | 'none'): void {
   app.post('/ui/session', {
     config: { scope: 'none' },
+    // The dashboard's own, not part of the client API: left out of the OpenAPI document.
     schema: {
-      summary: "Sign the dashboard in with an API token (kept in an HTTP-only cookie)",
-      tags: ['dashboard'],
+      hide: true,
       body: z.object({ token: z.string().min(1).max(512) }).strict(),
       response: { 204: z.null(), ...errorResponses },
     },
@@ -40,7 +40,7 @@ export function uiSessionRoutes(app: Api, tokens: TokenCache, auth: 'tokens' | '
 
   app.delete('/ui/session', {
     config: { scope: 'none' },
-    schema: { summary: 'Sign the dashboard out', tags: ['dashboard'], response: { 204: z.null(), ...errorResponses } },
+    schema: { hide: true },
   }, async (_request, reply) => {
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send(null);
