@@ -86,6 +86,8 @@ const { checkSourceFreshness } = proxyActivities<WatcherActivities>({
 });
 /** dbtBuild runs `dbt source freshness` first when its input asks (sourceFreshness). */
 export const SOURCE_FRESHNESS_PATCH = 'watcher-source-freshness';
+/** A build given nextWatermark fails when the store cannot give it its watermark (no silent full range). */
+const WATERMARK_NEEDS_STORE_PATCH = 'watermark-needs-store';
 
 const { runBuild } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
@@ -270,6 +272,14 @@ class Build {
 
   /** After recordStart, before dbt runs: dbt processes the range (watcher_watermark, watcher_next_watermark]. */
   useWatermark(started: RecordBuildStartResult | undefined): void {
+    // Without the store there is no watermark to start from: dbt would process everything up to
+    // nextWatermark while the caller asked for one range. Say so instead.
+    if (!started?.recorded && patched(WATERMARK_NEEDS_STORE_PATCH)) {
+      throw ApplicationFailure.nonRetryable(
+        `nextWatermark was given, but the build's watermark could not be read: ${this.recording.failures[0] ?? 'no metadata database is configured (DATABASE_URL)'}; nothing was run`,
+        FailureTypes.watermarkUnavailable,
+      );
+    }
     this.input = { ...this.input, vars: { ...this.input.vars, watcher_watermark: started?.watermark ?? null, watcher_next_watermark: this.input.nextWatermark } };
   }
 

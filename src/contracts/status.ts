@@ -43,6 +43,7 @@ export const FailureTypes = {
   nothingSelected: 'NothingSelected',
   recording: 'RecordingError',
   buildOverlap: 'BuildOverlap',
+  watermarkUnavailable: 'WatermarkUnavailable',
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
 
