@@ -1,5 +1,6 @@
 // Runs one dbt subprocess: argument array, its own process group, stdout read line by line
 // as dbt flushes it, and a stop that reaches dbt's whole process group.
+import { dbtEnvironment } from './environment.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -48,7 +49,7 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
 
   const child: ChildProcess = spawn(command, argv, {
     cwd: options.cwd,
-    env: { ...options.env, PYTHONUNBUFFERED: '1' },
+    env: { ...dbtEnvironment(options.env, options.cwd, args), PYTHONUNBUFFERED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a stop reaches every process dbt started
   });
