@@ -101,9 +101,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
 export async function runWorker(config: WatcherConfig, options: { workflowBundle?: WorkflowBundleOption; stop?: AbortSignal } = {}): Promise<void> {
   const connection = await NativeConnection.connect(connectionOptions(config));
   const store = config.databaseUrl ? createPool(config.databaseUrl) : undefined;
+  const migrationStop = new AbortController();
+  let migrating: Promise<void> | undefined;
   try {
     await ensureSearchAttributes(connection, config.namespace);
-    if (config.databaseUrl) await migrate(config.databaseUrl);
+    // The metadata database being down must not stop builds: poll at once, migrate meanwhile.
+    if (config.databaseUrl) migrating = migrateInBackground(config.databaseUrl, migrationStop.signal);
     else console.error('watcher: DATABASE_URL is not set: builds run, but nothing is recorded');
     const worker = await createWorker({
       connection,
@@ -118,7 +121,45 @@ export async function runWorker(config: WatcherConfig, options: { workflowBundle
     options.stop?.addEventListener('abort', stopWorker, { once: true });
     await worker.run();
   } finally {
+    migrationStop.abort();
+    await migrating;
     await store?.end();
     await connection.close();
   }
+}
+
+/** Pause before migration try `n` (1-based): 1 s, doubling, at most 30 s. */
+export function migrationRetryMs(n: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.max(0, n - 1));
+}
+/** On stop, an attempt still connecting is waited for this long at most, then left behind. */
+const MIGRATION_STOP_WAIT_MS = 5_000;
+
+/**
+ * Apply the schema, trying again with a growing pause until it succeeds or `stop` aborts. Until
+ * then recording fails the way it does with the database down (builds run, records are retried
+ * and then given up). Errors are logged without the database URL (it holds a password).
+ */
+export async function migrateInBackground(databaseUrl: string, stop: AbortSignal, log: (line: string) => void = (line) => console.error(line)): Promise<void> {
+  const stopped = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
+  for (let attempt = 1; !stop.aborted; attempt++) {
+    const trying = migrate(databaseUrl).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const outcome = await Promise.race([trying, stopped.then(() => Promise.race([trying, sleep(MIGRATION_STOP_WAIT_MS).then(() => 'stopped' as const)]))]);
+    if (outcome === 'stopped' || stop.aborted) return;
+    if (outcome === undefined) {
+      if (attempt > 1) log(`watcher: metadata database reachable again: schema migrated (try ${attempt})`);
+      return;
+    }
+    const pause = migrationRetryMs(attempt);
+    const message = (outcome instanceof Error ? outcome.message : String(outcome)).split(databaseUrl).join('<DATABASE_URL>');
+    log(`watcher: metadata database not ready (${message}): builds run but are not recorded until it is; migrating again in ${pause / 1000} s`);
+    await Promise.race([sleep(pause), stopped]);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
