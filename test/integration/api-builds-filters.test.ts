@@ -3,7 +3,7 @@
 // each of one seed, on targets of their own, listed and narrowed by every filter.
 import type { Client } from '@temporalio/client';
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,8 @@ import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { createPool, type Pool } from '../../src/store/db.js';
 import { buildExecution } from '../../src/store/queries.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
-import { connectTestClient, copyShopProject, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
+import { connectTestClient, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
+import { shopProjectWithCiTarget } from '../support/targets.js';
 
 const run = promisify(execFile);
 const ONE_SEED = 'raw_customers';
@@ -97,22 +98,7 @@ beforeAll(async () => {
   ({ client, close: closeClient } = await connectTestClient());
   const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: s.databaseUrl });
   server = await startServer(config, { host: '127.0.0.1', port: 0, pool, noAuth: true });
-  twoTargets = copyShopProject();
-  appendFileSync(
-    path.join(twoTargets, 'profiles.yml'),
-    [
-      '    ci:',
-      '      type: postgres',
-      "      host: \"{{ env_var('SHOP_PG_HOST', '127.0.0.1') }}\"",
-      "      port: \"{{ env_var('SHOP_PG_PORT', '5432') | as_number }}\"",
-      "      user: \"{{ env_var('SHOP_PG_USER', 'postgres') }}\"",
-      "      password: \"{{ env_var('SHOP_PG_PASSWORD', '') }}\"",
-      "      dbname: \"{{ env_var('SHOP_PG_DATABASE', 'shop') }}\"",
-      "      schema: \"{{ var('schema', 'shop') }}\"",
-      '      threads: 2',
-      '',
-    ].join('\n'),
-  );
+  twoTargets = shopProjectWithCiTarget();
   startedAt = new Date(Date.now() - 1_000);
   // Three (project, target)s: they never queue behind each other.
   [scheduledBuildId] = await Promise.all([scheduledBuild(), cliBuild(), apiBuild()]);

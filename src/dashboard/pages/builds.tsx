@@ -40,7 +40,7 @@ function Filters(props: { query: URLSearchParams }): JSX.Element {
       </label>
       <label>
         Status
-        <select name="status" value={props.query.get('status') ?? ''}>
+        <select name="status" aria-label="Status" value={props.query.get('status') ?? ''}>
           <option value="">any</option>
           {STATUSES.map((s) => (
             <option key={s}>{s}</option>
@@ -52,7 +52,7 @@ function Filters(props: { query: URLSearchParams }): JSX.Element {
       </label>
       <label>
         Trigger
-        <select name="trigger" value={props.query.get('trigger') ?? ''}>
+        <select name="trigger" aria-label="Trigger" value={props.query.get('trigger') ?? ''}>
           <option value="">any</option>
           {TRIGGERS.map((s) => (
             <option key={s}>{s}</option>
