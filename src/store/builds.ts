@@ -19,8 +19,8 @@ export interface BuildRow {
   execution_metadata: Record<string, unknown> | null;
   /** The dbt target it was asked for; null for the profile's default target. */
   target: string | null;
-  /** What started it (see triggerOfRecord); null when unknown. */
-  trigger: BuildTrigger | null;
+  /** What started it (see triggerOfRecord): as recorded, so any text; null when unknown. */
+  trigger: string | null;
   /** The Watcher schedule that started it (its name). */
   schedule: string | null;
   /** Status -> number of the build's node executions (depth 1). */

@@ -86,7 +86,7 @@ describe('GET /builds filters', () => {
     expect(queries).toEqual([]);
   });
 
-  it('returns target, trigger, schedule and its schedule ID in each summary', async () => {
+  it('returns target, trigger (Watcher\'s values only), schedule and its schedule ID in each summary', async () => {
     const base = {
       id: 7,
       build_id: 'b1',
@@ -103,12 +103,15 @@ describe('GET /builds filters', () => {
     rows = [
       { ...base, target: 'prod', trigger: 'schedule', schedule: 'nightly' },
       { ...base, id: 8, build_id: 'b2', target: null, trigger: null, schedule: null },
+      { ...base, id: 9, build_id: 'b3', target: null, trigger: 'carrier-pigeon', schedule: null },
     ];
     const r = await get('/builds');
     expect(r.status).toBe(200);
     expect(r.body.builds).toEqual([
       expect.objectContaining({ buildId: 'b1', project: 'shop', target: 'prod', trigger: 'schedule', schedule: 'nightly', scheduleId: 'watcher-schedule/nightly' }),
       expect.objectContaining({ buildId: 'b2', target: null, trigger: null, schedule: null, scheduleId: null }),
+      // Recorded by someone else with a value Watcher never writes: unknown, not a 500.
+      expect.objectContaining({ buildId: 'b3', trigger: null }),
     ]);
   });
 

@@ -10,7 +10,7 @@ import { BuildInputSchema } from '../../contracts/build-input.js';
 import { progressQuery, type BuildProgress } from '../../contracts/messages.js';
 import { BUILD_ID_PATTERN, buildWorkflowId, SCHEDULE_ID_PREFIX, scheduleId } from '../../contracts/names.js';
 import { NODE_STATUSES } from '../../contracts/status.js';
-import { BUILD_TRIGGERS, buildTriggerOf, SCHEDULE_MEMO_KEY } from '../../contracts/trigger.js';
+import { BUILD_TRIGGERS, buildTriggerOf, isBuildTrigger, SCHEDULE_MEMO_KEY } from '../../contracts/trigger.js';
 import { CONTROL_CHARS } from '../../contracts/validation.js';
 import type { ExecutionStatus } from '../../recording/records.js';
 import { addressExists, listBuilds, listExecutions, listWatermarks, triggerOfRecord, type BuildRow, type ListedExecution } from '../../store/builds.js';
@@ -159,7 +159,8 @@ function summaryOf(deps: ServerDeps, row: BuildRow): z.infer<typeof BuildSummary
     pipeline: row.pipeline,
     project: str(row.execution_metadata?.project) ?? null,
     target: row.target,
-    trigger: row.trigger,
+    // Only Watcher's own values (a root recorded through the etl-watcher routes may say anything).
+    trigger: isBuildTrigger(row.trigger) ? row.trigger : null,
     ...scheduleOf(row.schedule),
     status: row.status as ExecutionStatus,
     startDate: row.start_date.toISOString(),
