@@ -196,3 +196,16 @@ describe('GET /builds filters', () => {
     expect(r.body.details[0].field).toBe('querystring.trigger');
   });
 });
+
+describe('a scheduled build recorded before builds recorded their trigger', () => {
+  it('is still listed, and found, as scheduled (its root names its schedule)', async () => {
+    // Last in this file: the scheduled build's root as a build of an earlier version recorded it.
+    const root = (await buildExecution(pool, scheduledBuildId))!;
+    await pool.query("UPDATE pipeline_execution SET execution_metadata = execution_metadata - 'trigger' WHERE id = $1", [root.id]);
+    expect((await buildExecution(pool, scheduledBuildId))!.execution_metadata!.trigger).toBeUndefined();
+    expect(await mine('trigger=schedule')).toEqual([scheduledBuildId]);
+    const listed = (await list(`schedule=${scheduleName}`)).find((b) => b.buildId === scheduledBuildId);
+    expect(listed).toMatchObject({ trigger: 'schedule', schedule: scheduleName });
+    expect((await call('GET', `/builds/${encodeURIComponent(scheduledBuildId)}`)).body).toMatchObject({ trigger: 'schedule' });
+  });
+});
