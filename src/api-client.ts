@@ -7,6 +7,7 @@
 //   const build = await watcher.waitForBuild(buildId, { timeoutMs: 600_000 });
 import type { BuildInputRaw } from './contracts/build-input.js';
 import type { BuildProgress } from './contracts/messages.js';
+import type { BuildTrigger } from './contracts/trigger.js';
 import type { FreshnessReport } from './monitoring/freshness.js';
 import type { TimelinessReport } from './monitoring/timeliness.js';
 import type { ExecutionView as PipelineExecution } from './store/api-executions.js';
@@ -16,6 +17,7 @@ import type { PipelineInput as PipelineConfig } from './store/catalog.js';
 // workflows, the store and the checks use, so the client cannot drift from the routes.
 export type { BuildProgress, NodeProgress } from './contracts/messages.js';
 export type { Datepart } from './contracts/node-config.js';
+export type { BuildTrigger } from './contracts/trigger.js';
 /** What `POST /pipeline` takes (the body the etl-watcher SDK sends). */
 export type { PipelineInput as PipelineConfig } from './store/catalog.js';
 /** An execution as `GET /pipeline_execution/{id}` returns it (its direct children too). */
@@ -51,6 +53,13 @@ export interface BuildSummary {
   executionId: number | null;
   pipeline: string | null;
   project: string | null;
+  /** The dbt target named at start; null for the profile's default target. */
+  target: string | null;
+  /** What started it: `watcher build`, a Watcher schedule, or POST /builds; null when unknown. */
+  trigger: BuildTrigger | null;
+  /** The Watcher schedule that started it, by name, and its Temporal Schedule ID. */
+  schedule: string | null;
+  scheduleId: string | null;
   status: ExecutionStatus;
   startDate: string | null;
   endDate: string | null;
@@ -73,7 +82,14 @@ export interface BuildFilters {
   status?: ExecutionStatus;
   /** The build pipeline's name, or the dbt project's name. */
   project?: string;
+  /** The dbt target named at start. */
+  target?: string;
+  trigger?: BuildTrigger;
+  /** A Watcher schedule's name (or its Temporal Schedule ID). */
+  schedule?: string;
+  /** start date >= from */
   from?: Date | string;
+  /** start date < to (from after to is refused) */
   to?: Date | string;
   limit?: number;
   offset?: number;

@@ -4,6 +4,7 @@ import { parseBuildInput, type BuildInput, type BuildInputRaw } from './contract
 import { progressQuery, type BuildProgress } from './contracts/messages.js';
 import { BUILD_WORKFLOW_TYPE, buildWorkflowId, SearchAttributes } from './contracts/names.js';
 import { buildProgressOfFailure } from './contracts/status.js';
+import { triggerMemo, type BuildTrigger } from './contracts/trigger.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
 
 export interface WatcherClient {
@@ -24,12 +25,13 @@ export function newBuildId(now = new Date()): string {
 
 /**
  * Validate the input here, at the edge (a bad input never starts anything), then start
- * `dbtBuild` as `watcher/<buildId>`.
+ * `dbtBuild` as `watcher/<buildId>`. `trigger` (what started it: the CLI, the HTTP API) goes in
+ * its memo and so on its recorded root execution.
  */
 export async function startBuild(
   client: Client,
   raw: BuildInputRaw,
-  options: { taskQueue: string },
+  options: { taskQueue: string; trigger?: BuildTrigger },
 ): Promise<{ buildId: string; input: BuildInput; handle: WorkflowHandle }> {
   const withId = { ...raw, buildId: raw.buildId ?? newBuildId() };
   const input = parseBuildInput(withId);
@@ -38,6 +40,7 @@ export async function startBuild(
     taskQueue: options.taskQueue,
     workflowId: buildWorkflowId(buildId),
     args: [withId],
+    ...(options.trigger !== undefined ? { memo: triggerMemo(options.trigger) } : {}),
     typedSearchAttributes: [
       { key: SearchAttributes.buildId, value: buildId },
       { key: SearchAttributes.resourceType, value: 'build' },

@@ -43,6 +43,7 @@ import {
   type NodeStatus,
 } from '../src/contracts/status.js';
 import { BUILD_TIMEOUT_SECONDS, BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, TARGET_DRAIN_SECONDS } from '../src/contracts/timeouts.js';
+import { buildTriggerOf } from '../src/contracts/trigger.js';
 import { InvalidInputError } from '../src/contracts/validation.js';
 import { cut, failedNodesOf, failedTestsOf, isFailedNode, MAX_ALERT_MESSAGE, type BuildAlertsInput, type FailedTest } from '../src/monitoring/build-alerts.js';
 import {
@@ -65,6 +66,8 @@ import { EXACT_TIMELINESS_BUILD_PATCH, TimelinessTimer } from './timeliness-time
 
 /** The patch that added the post-build workflow (Build.startAlerts). */
 const BUILD_ALERTS_PATCH = 'build-alerts';
+/** The patch that records the build's trigger on its root execution (rootRecord). */
+const BUILD_TRIGGER_PATCH = 'build-trigger';
 
 const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
   // A queued build waits for the lock at most as long as a build may run.
@@ -530,7 +533,9 @@ class Build {
 }
 
 function rootRecord(buildKey: string, pipelineName: string, startTime: Date, buildId: string, plan: BuildPlan, input: BuildInput): ExecutionRecord {
-  const { workflowId, runId } = workflowInfo();
+  const { workflowId, runId, memo } = workflowInfo();
+  // What started it (CLI, schedule, API), from its memo; patched, so earlier histories replay as they were.
+  const trigger = patched(BUILD_TRIGGER_PATCH) ? buildTriggerOf(memo, input) : undefined;
   return {
     key: buildKey,
     pipeline: { name: pipelineName, type: BUILD_PIPELINE_TYPE },
@@ -549,6 +554,7 @@ function rootRecord(buildKey: string, pipelineName: string, startTime: Date, bui
       nodes: plan.nodes.length,
       tests: plan.testCount,
       schedule: input.schedule,
+      ...(trigger !== undefined ? { trigger } : {}),
     },
   };
 }

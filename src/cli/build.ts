@@ -39,7 +39,7 @@ export async function buildCommand(client: Client, config: WatcherConfig, raw: B
   const out = options.out ?? ((text: string) => console.log(text));
   let started;
   try {
-    started = await startBuild(client, raw, { taskQueue: config.taskQueue });
+    started = await startBuild(client, raw, { taskQueue: config.taskQueue, trigger: 'cli' });
   } catch (err) {
     if (err instanceof InvalidInputError) {
       console.error(`watcher: ${err.message}`);

@@ -12,6 +12,7 @@ import {
   type ScheduleOptionsStartWorkflowAction,
   type Workflow,
 } from '@temporalio/client';
+import { SCHEDULE_MEMO_KEY } from '../contracts/trigger.js';
 import { BUILD_WORKFLOW_TYPE, SCHEDULE_ID_PREFIX, scheduledBuildWorkflowIdBase, scheduleId, SearchAttributes } from '../contracts/names.js';
 import { describeWhen, OVERLAP_POLICIES, overlapName, type OverlapName, type ScheduleDefinition } from './definition.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
@@ -33,7 +34,7 @@ export interface ScheduleMemo {
   /** As declared: Temporal turns a cron string into calendar specs, so describe cannot give it back. */
   when: ScheduleDefinition['when'];
 }
-const MEMO_KEY = 'watcherSchedule';
+const MEMO_KEY = SCHEDULE_MEMO_KEY;
 
 export interface ScheduleTarget {
   taskQueue: string;

@@ -1,5 +1,6 @@
 // Reads behind Watcher's own API resources: builds (root executions of `dbtBuild`) with their
 // node counts, executions of any pipeline (dbt nodes and SDK pipelines alike), watermarks.
+import { isBuildTrigger, type BuildTrigger } from '../contracts/trigger.js';
 import type { ExecutionStatus } from '../recording/records.js';
 import { BUILD_PIPELINE_TYPE } from '../recording/records.js';
 import type { Pool } from './db.js';
@@ -16,6 +17,12 @@ export interface BuildRow {
   duration_seconds: number | null;
   total_rows: number | null;
   execution_metadata: Record<string, unknown> | null;
+  /** The dbt target it was asked for; null for the profile's default target. */
+  target: string | null;
+  /** What started it (see triggerOfRecord): as recorded, so any text; null when unknown. */
+  trigger: string | null;
+  /** The Watcher schedule that started it (its name). */
+  schedule: string | null;
   /** Status -> number of the build's node executions (depth 1). */
   node_counts: Record<string, number>;
 }
@@ -24,11 +31,30 @@ export interface BuildFilters {
   status?: ExecutionStatus;
   /** The build's pipeline name, or the dbt project's name. */
   project?: string;
+  /** The dbt target named at start (exactly). */
+  target?: string;
+  trigger?: BuildTrigger;
+  /** The Watcher schedule's name. */
+  schedule?: string;
+  /** start_date >= from */
   from?: Date;
+  /** start_date < to */
   to?: Date;
   limit: number;
   offset: number;
 }
+
+/**
+ * A recorded build's trigger: its root's `trigger`, or `schedule` for a build that a schedule
+ * started before triggers were recorded (its root names the schedule). TRIGGER_SQL is the same
+ * rule in SQL, for listing and filtering in one query.
+ */
+export function triggerOfRecord(metadata: Record<string, unknown> | null | undefined): BuildTrigger | null {
+  const trigger = metadata?.trigger;
+  if (isBuildTrigger(trigger)) return trigger;
+  return typeof metadata?.schedule === 'string' ? 'schedule' : null;
+}
+const TRIGGER_SQL = `COALESCE(e.execution_metadata->>'trigger', CASE WHEN e.execution_metadata->>'schedule' IS NOT NULL THEN 'schedule' END)`;
 
 /** Build roots are recorded as `build:watcher/<buildId>:<runId>` (see recording/records.ts). */
 const BUILD_KEY = '^build:watcher/(.+):([^:]+)$';
@@ -39,6 +65,7 @@ export async function listBuilds(pool: Pool, f: BuildFilters): Promise<BuildRow[
     `SELECT e.id, substring(e.execution_key from '${BUILD_KEY}') AS build_id,
             substring(e.execution_key from '^build:watcher/.+:([^:]+)$') AS run_id,
             p.name AS pipeline, e.status::text AS status, e.start_date, e.end_date, e.duration_seconds, e.total_rows, e.execution_metadata,
+            e.execution_metadata->>'target' AS target, ${TRIGGER_SQL} AS trigger, e.execution_metadata->>'schedule' AS schedule,
             COALESCE((SELECT jsonb_object_agg(s.status, s.n) FROM (
                SELECT n.status::text AS status, count(*)::int AS n
                FROM pipeline_execution_closure c JOIN pipeline_execution n ON n.id = c.child_execution_id
@@ -49,9 +76,12 @@ export async function listBuilds(pool: Pool, f: BuildFilters): Promise<BuildRow[
        AND ($3::text IS NULL OR p.name = $3 OR e.execution_metadata->>'project' = $3)
        AND ($4::timestamptz IS NULL OR e.start_date >= $4)
        AND ($5::timestamptz IS NULL OR e.start_date < $5)
+       AND ($6::text IS NULL OR e.execution_metadata->>'target' = $6)
+       AND ($7::text IS NULL OR ${TRIGGER_SQL} = $7)
+       AND ($8::text IS NULL OR e.execution_metadata->>'schedule' = $8)
      ORDER BY e.start_date DESC, e.id DESC
-     LIMIT $6 OFFSET $7`,
-    [BUILD_PIPELINE_TYPE, f.status ?? null, f.project ?? null, f.from ?? null, f.to ?? null, f.limit, f.offset],
+     LIMIT $9 OFFSET $10`,
+    [BUILD_PIPELINE_TYPE, f.status ?? null, f.project ?? null, f.from ?? null, f.to ?? null, f.target ?? null, f.trigger ?? null, f.schedule ?? null, f.limit, f.offset],
   );
   return r.rows;
 }

@@ -1,19 +1,16 @@
-// The latest builds: status, duration, node counts by status, trigger, with filters in the
-// address (so a filtered view can be shared). Refreshed every few seconds while one runs.
+// The latest builds: status, duration, node counts by status, target and trigger, with filters
+// (project, status, target, trigger, schedule, date range) in the address (so a filtered view can
+// be shared). Refreshed every few seconds while one runs.
 import type { JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { getJson, type BuildSummary } from '../api.js';
+import { apiQueryOfPage, localInputValue, pageQueryOfForm, triggerLabel, TRIGGERS } from '../build-filters.js';
 import { Empty, ErrorBox, Loading, StatusBadge, useLoad } from '../components.js';
 import { count, duration, statusColour, time } from '../format.js';
 import { markReady } from '../ready.js';
 import { hrefs, Link, navigate } from '../router.js';
 
-/** A build as the list shows it; target, trigger and schedule when the server knows them. */
-type ListedBuild = BuildSummary & { target?: string | null; trigger?: string | null; schedule?: string | null };
-
-const FILTERS = ['project', 'status', 'target', 'trigger', 'schedule', 'from', 'to'] as const;
 const STATUSES = ['running', 'success', 'warn', 'error', 'fail', 'canceled'];
-const TRIGGERS = ['cli', 'schedule', 'api', 'client'];
 const REFRESH_MS = 3000;
 
 function NodeCounts(props: { counts: Record<string, number> }): JSX.Element {
@@ -34,14 +31,8 @@ function Filters(props: { query: URLSearchParams }): JSX.Element {
   const submit = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
-    const query = new URLSearchParams();
-    for (const name of FILTERS) {
-      const value = String(form.get(name) ?? '').trim();
-      if (value) query.set(name, name === 'from' || name === 'to' ? new Date(value).toISOString() : value);
-    }
-    navigate(hrefs.builds(query));
+    navigate(hrefs.builds(pageQueryOfForm((name) => String(form.get(name) ?? ''))));
   };
-  const local = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(0, 16) : '');
   return (
     <form class="filters" onSubmit={submit} aria-label="Filter builds">
       <label>
@@ -49,7 +40,7 @@ function Filters(props: { query: URLSearchParams }): JSX.Element {
       </label>
       <label>
         Status
-        <select name="status" value={props.query.get('status') ?? ''}>
+        <select name="status" aria-label="Status" value={props.query.get('status') ?? ''}>
           <option value="">any</option>
           {STATUSES.map((s) => (
             <option key={s}>{s}</option>
@@ -61,7 +52,7 @@ function Filters(props: { query: URLSearchParams }): JSX.Element {
       </label>
       <label>
         Trigger
-        <select name="trigger" value={props.query.get('trigger') ?? ''}>
+        <select name="trigger" aria-label="Trigger" value={props.query.get('trigger') ?? ''}>
           <option value="">any</option>
           {TRIGGERS.map((s) => (
             <option key={s}>{s}</option>
@@ -72,10 +63,10 @@ function Filters(props: { query: URLSearchParams }): JSX.Element {
         Schedule <input name="schedule" value={props.query.get('schedule') ?? ''} size={12} />
       </label>
       <label>
-        From <input type="datetime-local" name="from" value={local(props.query.get('from'))} />
+        From <input type="datetime-local" name="from" value={localInputValue(props.query.get('from'))} />
       </label>
       <label>
-        To <input type="datetime-local" name="to" value={local(props.query.get('to'))} />
+        To <input type="datetime-local" name="to" value={localInputValue(props.query.get('to'))} />
       </label>
       <button type="submit">Filter</button>
       {[...props.query].length > 0 && <Link href={hrefs.builds()}>Clear</Link>}
@@ -85,13 +76,8 @@ function Filters(props: { query: URLSearchParams }): JSX.Element {
 
 export function BuildsPage(props: { search: string }): JSX.Element {
   const query = new URLSearchParams(props.search);
-  const api = new URLSearchParams();
-  for (const name of FILTERS) {
-    const value = query.get(name);
-    if (value) api.set(name, value);
-  }
-  api.set('limit', '100');
-  const [loaded, setData] = useLoad(props.search, (signal) => getJson<{ builds: ListedBuild[] }>(`/builds?${api.toString()}`, signal));
+  const api = apiQueryOfPage(query, 100);
+  const [loaded, setData] = useLoad(props.search, (signal) => getJson<{ builds: BuildSummary[] }>(`/builds?${api.toString()}`, signal));
   const running = loaded.state === 'ok' && loaded.data.builds.some((b) => b.status === 'running');
 
   useEffect(() => {
@@ -101,7 +87,7 @@ export function BuildsPage(props: { search: string }): JSX.Element {
   useEffect(() => {
     if (!running) return;
     const timer = setInterval(() => {
-      getJson<{ builds: ListedBuild[] }>(`/builds?${api.toString()}`).then(setData, () => undefined);
+      getJson<{ builds: BuildSummary[] }>(`/builds?${api.toString()}`).then(setData, () => undefined);
     }, REFRESH_MS);
     return () => clearInterval(timer);
   }, [running, props.search]);
@@ -146,8 +132,10 @@ export function BuildsPage(props: { search: string }): JSX.Element {
                   <Link href={hrefs.build(b.buildId)}>{b.buildId}</Link>
                 </td>
                 <td>{b.project ?? b.pipeline ?? '–'}</td>
-                <td>{b.target ?? '–'}</td>
-                <td>{b.trigger ? `${b.trigger}${b.schedule ? ` (${b.schedule})` : ''}` : '–'}</td>
+                <td data-col="target" title={b.target ? undefined : "the profile's default target"}>
+                  {b.target ?? '–'}
+                </td>
+                <td data-col="trigger">{triggerLabel(b)}</td>
                 <td>
                   <StatusBadge status={b.status} />
                 </td>

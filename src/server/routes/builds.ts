@@ -8,11 +8,12 @@ import { z } from 'zod';
 import { newBuildId, startBuild } from '../../client.js';
 import { BuildInputSchema } from '../../contracts/build-input.js';
 import { progressQuery, type BuildProgress } from '../../contracts/messages.js';
-import { BUILD_ID_PATTERN, buildWorkflowId, SearchAttributes } from '../../contracts/names.js';
+import { BUILD_ID_PATTERN, buildWorkflowId, SCHEDULE_ID_PREFIX, scheduleId, SearchAttributes } from '../../contracts/names.js';
 import { NODE_STATUSES } from '../../contracts/status.js';
+import { BUILD_TRIGGERS, buildTriggerOf, isBuildTrigger, SCHEDULE_MEMO_KEY } from '../../contracts/trigger.js';
 import { CONTROL_CHARS } from '../../contracts/validation.js';
 import type { ExecutionStatus } from '../../recording/records.js';
-import { addressExists, listBuilds, listExecutions, listWatermarks, type BuildRow, type ListedExecution } from '../../store/builds.js';
+import { addressExists, listBuilds, listExecutions, listWatermarks, triggerOfRecord, type BuildRow, type ListedExecution } from '../../store/builds.js';
 import { buildExecution, descendantsOf, downstreamAddresses, upstreamAddresses, type ExecutionRow } from '../../store/queries.js';
 import type { Api } from '../app.js';
 import type { ServerDeps } from '../deps.js';
@@ -33,6 +34,11 @@ const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
 const isoDate = z.iso.datetime({ offset: true });
 /** A name to look up, exactly as stored (dbt unique_ids and relation names keep their case). */
 const lookupName = (max: number) => z.string().min(1).max(max).refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters');
+const buildTrigger = z.enum(BUILD_TRIGGERS);
+/** A Watcher schedule by its name, or by its Temporal Schedule ID (`watcher-schedule/<name>`). */
+const scheduleFilter = lookupName(128)
+  .transform((s) => (s.startsWith(SCHEDULE_ID_PREFIX) ? s.slice(SCHEDULE_ID_PREFIX.length) : s))
+  .describe('a Watcher schedule name, or its Temporal Schedule ID watcher-schedule/<name>');
 
 const NodeExecution = z.object({
   id: z.number().int(),
@@ -57,6 +63,14 @@ const BuildSummary = z.object({
   executionId: z.number().int().nullable(),
   pipeline: z.string().nullable(),
   project: z.string().nullable(),
+  /** The dbt target named at start; null for the profile's default target. */
+  target: z.string().nullable(),
+  /** What started it: `watcher build` (cli), a Watcher schedule, or POST /builds (api); null when unknown. */
+  trigger: buildTrigger.nullable(),
+  /** The Watcher schedule that started it, by name. */
+  schedule: z.string().nullable(),
+  /** That schedule's Temporal Schedule ID (`watcher-schedule/<name>`). */
+  scheduleId: z.string().nullable(),
   status: executionStatus,
   startDate: isoDate.nullable(),
   endDate: isoDate.nullable(),
@@ -110,6 +124,11 @@ function workflowUrl(deps: ServerDeps, workflowId: string, runId: string | null)
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+/** A schedule's name and Temporal Schedule ID, or nulls. */
+function scheduleOf(name: string | null | undefined): { schedule: string | null; scheduleId: string | null } {
+  return name ? { schedule: name, scheduleId: scheduleId(name) } : { schedule: null, scheduleId: null };
+}
+
 function nodeOf(row: ListedExecution): z.infer<typeof NodeExecution> {
   // SDK pipelines send any JSON here; the response promises an object (or null).
   const meta = row.execution_metadata && typeof row.execution_metadata === 'object' && !Array.isArray(row.execution_metadata) ? row.execution_metadata : null;
@@ -139,6 +158,10 @@ function summaryOf(deps: ServerDeps, row: BuildRow): z.infer<typeof BuildSummary
     executionId: row.id,
     pipeline: row.pipeline,
     project: str(row.execution_metadata?.project) ?? null,
+    target: row.target,
+    // Only Watcher's own values (a root recorded through the etl-watcher routes may say anything).
+    trigger: isBuildTrigger(row.trigger) ? row.trigger : null,
+    ...scheduleOf(row.schedule),
     status: row.status as ExecutionStatus,
     startDate: row.start_date.toISOString(),
     endDate: iso(row.end_date),
@@ -272,6 +295,9 @@ function detailOf(deps: ServerDeps, id: string, root: ExecutionRow | undefined, 
   for (const node of nodes) nodeCounts[node.status] = (nodeCounts[node.status] ?? 0) + 1;
   const runId = root ? runIdOfKey(root.execution_key) : (live?.description.runId ?? null);
   const workflowStatus = live?.description.status.name;
+  // Not recorded yet: what its memo says (the target is known once it is recorded).
+  const memo = live?.description.memo;
+  const liveSchedule = memo?.[SCHEDULE_MEMO_KEY] as { name?: unknown } | undefined;
   return {
     buildId: id,
     workflowId,
@@ -279,6 +305,9 @@ function detailOf(deps: ServerDeps, id: string, root: ExecutionRow | undefined, 
     executionId: root?.id ?? null,
     pipeline: root?.pipeline ?? null,
     project: str(root?.execution_metadata?.project) ?? live?.progress?.projectName ?? null,
+    target: root ? (str(root.execution_metadata?.target) ?? null) : null,
+    trigger: root ? triggerOfRecord(root.execution_metadata) : (buildTriggerOf(memo, {}) ?? null),
+    ...scheduleOf(root ? str(root.execution_metadata?.schedule) : str(liveSchedule?.name)),
     status: buildStatus(root?.status, workflowStatus),
     startDate: root ? root.start_date.toISOString() : iso(live?.description.startTime ?? null),
     endDate: root ? iso(root.end_date) : iso(live?.description.closeTime ?? null),
@@ -316,13 +345,35 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
   app.get('/builds', {
     schema: {
       summary: 'List dbt builds, newest first',
-      description: 'From the metadata store: each build with its node counts by status. `project` matches the build pipeline name or the dbt project name; from/to bound start_date (to excluded).',
+      description:
+        'From the metadata store: each build with its node counts by status, target, trigger and schedule. `project` matches the build pipeline name or the dbt project name; ' +
+        '`target` the dbt target named at start (exactly); `trigger` what started it; `schedule` the Watcher schedule (name or Temporal Schedule ID); ' +
+        'from/to bound start_date (to excluded; from after to is a 400).',
       tags: TAGS,
-      querystring: z.object({ status: executionStatus.optional(), project: lookupName(512).optional(), from: timestamp.optional(), to: timestamp.optional(), limit, offset }).strict(),
+      querystring: z
+        .object({
+          status: executionStatus.optional(),
+          project: lookupName(512).optional(),
+          target: lookupName(64).optional(),
+          trigger: buildTrigger.optional(),
+          schedule: scheduleFilter.optional(),
+          from: timestamp.optional(),
+          to: timestamp.optional(),
+          limit,
+          offset,
+        })
+        .strict(),
       response: { 200: z.object({ builds: z.array(BuildSummary), limit: z.number().int(), offset: z.number().int() }), ...errorResponses },
     },
   }, async (request) => {
     const q = request.query;
+    if (q.from && q.to && q.from > q.to) {
+      const message = `from (${q.from.toISOString()}) is after to (${q.to.toISOString()}): give a from at or before to`;
+      throw new ApiError(400, 'bad_request', message, [
+        { field: 'querystring.from', message: 'must not be after to' },
+        { field: 'querystring.to', message: 'must not be before from' },
+      ]);
+    }
     const rows = await listBuilds(deps.pool, q);
     return { builds: rows.map((row) => summaryOf(deps, row)), limit: q.limit, offset: q.offset };
   });
@@ -354,7 +405,7 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
       // Temporal lets a closed workflow's id be used again: a build id never is.
       if (await describeOrUndefined(client, workflowId)) throw taken();
       try {
-        const { handle } = await startBuild(client, { ...request.body, buildId: id }, { taskQueue: deps.temporal.taskQueue });
+        const { handle } = await startBuild(client, { ...request.body, buildId: id }, { taskQueue: deps.temporal.taskQueue, trigger: 'api' });
         // client.workflow.start returns this handle; startBuild types it as a plain WorkflowHandle.
         return (handle as WorkflowHandleWithFirstExecutionRunId).firstExecutionRunId;
       } catch (err) {
