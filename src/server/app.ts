@@ -14,6 +14,7 @@ import { ApiError, errorBody, handleError } from './errors.js';
 import { dashboardRoutes } from './dashboard.js';
 import { buildRoutes } from './routes/builds.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { dashboardDataRoutes } from './routes/dashboard-data.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
 import { reportingRoutes } from './routes/reporting.js';
@@ -129,6 +130,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   executionRoutes(app, deps);
   reportingRoutes(app, deps);
   buildRoutes(app, deps);
+  dashboardDataRoutes(app, deps);
   dashboardRoutes(app);
   return app;
 }
