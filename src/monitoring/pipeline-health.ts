@@ -67,9 +67,10 @@ export function timelinessOf(input: Pick<PipelineCheckInput, 'latest' | 'timelin
   const s = input.timeliness;
   const threshold = thresholdView(resolveThreshold(s.own, s.type));
   if (s.muted) return { state: 'muted', due_by: null, threshold };
-  if (!input.latest) return { state: threshold ? 'no_executions' : 'no_threshold', due_by: null, threshold };
+  if (!threshold) return { state: 'no_threshold', due_by: null, threshold };
+  if (!input.latest) return { state: 'no_executions', due_by: null, threshold };
   const decision = decideTimeliness({ ...input.latest, own: s.own, type: s.type }, now);
-  if (decision.kind === 'skip') return { state: decision.reason === 'failed' ? 'last_failed' : 'no_threshold', due_by: null, threshold };
+  if (decision.kind === 'skip') return { state: 'last_failed', due_by: null, threshold };
   const state = decision.kind === 'on_time' ? 'on_time' : decision.status === 'running' ? 'running_late' : 'late';
   return { state, due_by: decision.dueBy.toISOString(), threshold };
 }
