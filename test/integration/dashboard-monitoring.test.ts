@@ -4,7 +4,7 @@
 // through the data routes and in Debian's Chromium, with screenshots 'health' and 'pipeline'
 // under test-output/dashboard/ (UPDATE_SCREENSHOTS=1 also refreshes docs/screenshots/).
 import type { Client } from '@temporalio/client';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,13 +13,10 @@ import { buildAlertsWorkflowId, buildWorkflowId } from '../../src/contracts/name
 import type { HealthBoardData, PipelinePageData } from '../../src/server/routes/dashboard-data.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { createPool, type Pool } from '../../src/store/db.js';
-import { PROJECT_ROOT } from '../../src/toolchain.js';
-import { haveChromium as chromiumHere, launchChromium } from '../support/browser.js';
+import { haveChromium as chromiumHere, launchChromium, shot } from '../support/browser.js';
 import { connectTestClient, copyShopProject, runShopBuild, stack, uniqueName, type FinishedBuild } from '../support/stack.js';
 
 const haveChromium = chromiumHere('the dashboard monitoring tests');
-const SHOTS = path.join(PROJECT_ROOT, 'test-output', 'dashboard');
-const README_SHOTS = path.join(PROJECT_ROOT, 'docs', 'screenshots');
 const FCT_ORDERS = 'model.shop.fct_orders';
 const BROKEN = 'model.shop.broken_on_purpose';
 const SHOP_MODELS = ['model.shop.stg_orders', 'model.shop.stg_payments', 'model.shop.dim_customers', FCT_ORDERS, 'model.shop.daily_revenue'];
@@ -35,16 +32,6 @@ let failed: FinishedBuild;
 const sdkName = uniqueName('dash_sdk');
 let anomalousExecution: number;
 const SDK_RUNS = 7;
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: false });
-  if (process.env.UPDATE_SCREENSHOTS) {
-    mkdirSync(README_SHOTS, { recursive: true });
-    copyFileSync(file, path.join(README_SHOTS, `${name}.png`));
-  }
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several shapes
 async function call(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -86,8 +73,9 @@ beforeAll(async () => {
 
   const projectDir = copyShopProject();
   writeFileSync(path.join(projectDir, 'models', 'broken_on_purpose.sql'), "select 'not a number'::integer as id\n");
-  green = await runShopBuild(client, { projectDir, exclude: ['broken_on_purpose'] });
+  // The failed build first: the green one is then every shop model's latest run.
   failed = await runShopBuild(client, { projectDir, vars: { shop_test_outcome: 'fail' } });
+  green = await runShopBuild(client, { projectDir, exclude: ['broken_on_purpose'] });
   // The failed build's alerts (build_failed, node_failed) go out in a workflow it does not wait for.
   const { runId } = await client.workflow.getHandle(buildWorkflowId(failed.buildId)).describe();
   await client.workflow.getHandle(buildAlertsWorkflowId(failed.buildId, runId)).result();
@@ -189,7 +177,7 @@ describe('the dashboard data routes', () => {
   });
 
   it('answers 404 naming an unknown pipeline, and 4xx for bad input', async () => {
-    const unknown = await call('GET', `/dashboard/pipelines/${uniqueName('model.shop.nothing')}`);
+    const unknown = await call('GET', `/dashboard/pipelines/${`model.shop.nothing_${uniqueName('x')}`}`);
     expect(unknown.status).toBe(404);
     expect(unknown.body.message).toMatch(/^pipeline "model\.shop\.nothing_.*" not found/);
     expect((await call('GET', '/dashboard/pipelines/x?limit=0')).status).toBe(422);
@@ -254,7 +242,7 @@ describe.skipIf(!haveChromium)('the health board and pipeline page', () => {
   });
 
   it('says clearly when a pipeline does not exist', async () => {
-    const name = uniqueName('model.shop.nothing');
+    const name = `model.shop.nothing_${uniqueName('x')}`;
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(`${server.url}/ui/pipelines/${name}`);
     await page.getByTestId('not-found').waitFor({ timeout: 30_000 });

@@ -131,7 +131,7 @@ export function PipelinePage(props: { name: string }): JSX.Element {
         <dt>Timeliness</dt>
         <dd data-testid="timeliness">
           <StateBadge state={d.timeliness.state} check="Timeliness" /> threshold {thresholdText(d.timeliness.threshold)}
-          {d.timeliness.due_by && <> · latest run due by {time(d.timeliness.due_by)}</>} · {d.late_executions_30d} late in 30 days
+          {d.timeliness.due_by && <> · latest run due by {time(d.timeliness.due_by)}</>} · {d.late_executions_30d} logged late by the timeliness check in 30 days
         </dd>
         <dt>Owner</dt>
         <dd data-testid="owner">{d.owner ?? <span class="muted">not set (meta.watcher.owner)</span>}</dd>
