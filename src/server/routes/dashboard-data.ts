@@ -28,7 +28,7 @@ import {
 import { failureRateByType } from '../../store/reporting.js';
 import type { Api } from '../app.js';
 import type { ServerDeps } from '../deps.js';
-import { notFound } from '../errors.js';
+import { ApiError } from '../errors.js';
 import { errorResponses, jsonObject } from '../schemas.js';
 
 const TAGS = ['dashboard'];
@@ -243,7 +243,9 @@ export function dashboardDataRoutes(app: Api, deps: ServerDeps): void {
     const { name } = request.params;
     const now = new Date();
     const row = (await pipelineStates(pool, { name, limit: 1 }))[0];
-    if (!row) throw notFound(`pipeline "${name}" (no pipeline of that name is recorded: a dbt node's pipeline is named by its unique_id, e.g. model.shop.fct_orders)`);
+    if (!row) {
+      throw new ApiError(404, 'not_found', `pipeline "${name}" not found: no pipeline of that name is recorded (a dbt node's pipeline is named by its unique_id, e.g. model.shop.fct_orders)`);
+    }
     const [{ executions, total }, rules, late] = await Promise.all([
       executionsOverTime(pool, row.id, request.query.limit),
       anomalyRulesOf(pool, row.id),
