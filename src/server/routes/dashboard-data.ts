@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CONTROL_CHARS } from '../../contracts/validation.js';
 import { ANOMALY_METRICS } from '../../monitoring/anomaly.js';
-import { DATEPARTS } from '../../monitoring/thresholds.js';
+import { DATEPARTS, type Datepart } from '../../monitoring/thresholds.js';
 import {
   alertSubject,
   FRESHNESS_STATES,
@@ -153,8 +153,10 @@ function lastExecution(row: PipelineStateRow): z.infer<typeof LastExecution> | n
   return { id: row.latest_id, status: row.latest_status ?? 'running', start_date: row.latest_start.toISOString(), end_date: iso(row.latest_end) };
 }
 
-function checkConfig(own: [number | null, string | null], type: [number | null, string | null], mutes: [boolean, boolean]): z.infer<typeof CheckConfig> {
-  const pair = ([n, d]: [number | null, string | null]) => (n !== null && d !== null ? { number: n, datepart: d as z.infer<typeof Threshold>['datepart'] } : null);
+type Setting = [number | null, Datepart | null];
+
+function checkConfig(own: Setting, type: Setting, mutes: [boolean, boolean]): z.infer<typeof CheckConfig> {
+  const pair = ([n, d]: Setting) => (n !== null && d !== null ? { number: n, datepart: d } : null);
   return { pipeline: pair(own), pipeline_type: pair(type), muted_on_pipeline: mutes[0], muted_on_type: mutes[1] };
 }
 
