@@ -34,6 +34,8 @@ const sdkName = uniqueName('dash_sdk');
 const sdkType = uniqueName('dash_extract');
 let anomalousExecution: number;
 const SDK_RUNS = 7;
+/** A pipeline registered (as the SDK does first) that never ran. */
+const idleName = uniqueName('dash_idle');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several shapes
 async function call(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -101,6 +103,8 @@ beforeAll(async () => {
   const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
   for (let i = 0; i < SDK_RUNS - 1; i++) await sdkRun(pipelineId, new Date(hour + i * 120_000), 10, 100 + i * 3, String(i + 1));
   anomalousExecution = await sdkRun(pipelineId, new Date(hour + 20 * 60_000), 90, 100_000, String(SDK_RUNS));
+  const idle = await call('POST', '/pipeline', { name: idleName, pipeline_type_name: sdkType, timeliness_number: 2, timeliness_datepart: 'hour' });
+  expect(idle.status, JSON.stringify(idle.body)).toBe(201);
 });
 
 afterAll(async () => {
@@ -186,6 +190,12 @@ describe('the dashboard data routes', () => {
     expect(fct.config.anomaly_rules.map((r) => r.metric).sort()).toEqual(['duration_seconds', 'throughput', 'total_rows']);
   });
 
+  it('gives a pipeline that never ran with no executions and states that say so', async () => {
+    const r = await call('GET', `/dashboard/pipelines/${idleName}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ total_executions: 0, executions: [], anomalies: [], watermark: null, freshness: { state: 'never_written' }, timeliness: { state: 'no_executions', threshold: { number: 2, datepart: 'hour', from: 'pipeline' } } });
+  });
+
   it('answers 404 naming an unknown pipeline, and 4xx for bad input', async () => {
     const unknown = await call('GET', `/dashboard/pipelines/${`model.shop.nothing_${uniqueName('x')}`}`);
     expect(unknown.status).toBe(404);
@@ -249,6 +259,14 @@ describe.skipIf(!haveChromium)('the health board and pipeline page', () => {
     expect(await page.getByTestId('freshness').innerText()).toMatch(/fresh/);
     expect(await page.getByTestId('owner').innerText()).toBe('analytics');
     expect(await page.locator('[data-testid="chart-duration_seconds"] canvas').count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('shows an empty state for a pipeline that never ran', async () => {
+    const page = await openPage(`/ui/pipelines/${idleName}`, 'pipeline');
+    expect(await page.getByTestId('empty').innerText()).toMatch(/No executions yet.*never run/s);
+    expect(await page.getByTestId('timeliness').innerText()).toMatch(/no runs.*2 hours/s);
+    expect(await page.locator('canvas').count()).toBe(0);
     await page.close();
   });
 
