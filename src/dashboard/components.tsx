@@ -3,11 +3,22 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure } from './api.js';
 import { statusColour } from './format.js';
+import { STATE_LABELS } from './monitoring-view.js';
 
 export function StatusBadge(props: { status: string }): JSX.Element {
   return (
     <span class="badge" data-status={props.status} style={{ background: statusColour(props.status) }}>
       {props.status}
+    </span>
+  );
+}
+
+/** A freshness or timeliness state (health board, pipeline page); its hint on hover. */
+export function StateBadge(props: { state: keyof typeof STATE_LABELS; check: string }): JSX.Element {
+  const label = STATE_LABELS[props.state];
+  return (
+    <span class="badge" data-state={props.state} title={`${props.check}: ${label.hint}`} style={{ background: label.colour }}>
+      {label.text}
     </span>
   );
 }

@@ -6,6 +6,7 @@ import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { escapeHtml, useChart } from './use-chart.js';
 import { duration, statusColour } from './format.js';
 
 echarts.use([CustomChart, GridComponent, TooltipComponent, DataZoomComponent, CanvasRenderer]);
@@ -23,19 +24,9 @@ const LANE_HEIGHT = 26;
 
 export function Gantt(props: { bars: GanttBar[]; onSelect?(uniqueId: string): void }): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | undefined>(undefined);
+  const chart = useChart(box);
   const lanes = [...new Set(props.bars.map((b) => b.lane))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const height = Math.max(120, lanes.length * LANE_HEIGHT + 70);
-
-  useEffect(() => {
-    chart.current = echarts.init(box.current!, undefined, { renderer: 'canvas' });
-    const resize = () => chart.current?.resize();
-    window.addEventListener('resize', resize);
-    return () => {
-      window.removeEventListener('resize', resize);
-      chart.current?.dispose();
-    };
-  }, []);
 
   useEffect(() => {
     const c = chart.current;
@@ -79,8 +70,4 @@ export function Gantt(props: { bars: GanttBar[]; onSelect?(uniqueId: string): vo
   }, [props.bars, height]);
 
   return <div ref={box} class="gantt" style={{ height: `${height}px` }} role="img" aria-label={`Timeline of ${props.bars.length} nodes on ${lanes.length} threads`} />;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

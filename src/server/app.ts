@@ -15,6 +15,7 @@ import { ApiError, errorBody, handleError } from './errors.js';
 import { dashboardRoutes } from './dashboard.js';
 import { buildRoutes } from './routes/builds.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { dashboardDataRoutes } from './routes/dashboard-data.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
 import { buildEventRoutes } from './routes/build-events.js';
@@ -138,6 +139,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   buildRoutes(app, deps);
   buildEventRoutes(app, deps);
   uiSessionRoutes(app, tokens, options.auth);
+  dashboardDataRoutes(app, deps);
   dashboardRoutes(app);
   return app;
 }

@@ -150,3 +150,28 @@ export async function lineageGraph(pool: Pool, address: string, direction: Linea
   );
   return { address: nodes.rows.find((n) => n.upstream_depth === 0)!.name, direction, depth, nodes: nodes.rows, edges: edges.rows };
 }
+
+export interface TypeFailureRate {
+  pipeline_type_name: string;
+  pipelines: number;
+  total_executions: number;
+  failed_executions: number;
+  error_percentage: number;
+}
+
+/**
+ * The daily report's error percentage per pipeline type over a range of UTC days (the same
+ * executions as dailyPipelineMetrics: by start day; failed = completed_successfully false).
+ */
+export async function failureRateByType(pool: Pool, range: { dateFrom: string; dateTo: string }): Promise<TypeFailureRate[]> {
+  const r = await pool.query<TypeFailureRate>(
+    `SELECT t.name AS pipeline_type_name, count(DISTINCT p.id)::int AS pipelines, count(*)::int AS total_executions,
+            count(*) FILTER (WHERE e.completed_successfully = false)::int AS failed_executions,
+            round(100.0 * count(*) FILTER (WHERE e.completed_successfully = false) / count(*), 2) AS error_percentage
+     ${DAILY_SCOPE}
+     GROUP BY t.name
+     ORDER BY error_percentage DESC, t.name`,
+    [null, null, range.dateFrom, range.dateTo],
+  );
+  return r.rows;
+}
