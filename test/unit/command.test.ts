@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { parseBuildInput, rerunFlagsOf, type BuildInputRaw } from '../../src/contracts/build-input.js';
-import { buildArgs, listArgs, rerunArgs, resolveProfilesDir, type InvocationPaths } from '../../src/dbt/command.js';
+import { parseBuildInput, rerunFlagsOf, type BuildInput, type BuildInputRaw } from '../../src/contracts/build-input.js';
+import { FailureTypes } from '../../src/contracts/status.js';
+import {
+  buildArgs,
+  DbtArgumentError,
+  listArgs,
+  rerunArgs,
+  resolveProfilesDir,
+  sourceFreshnessArgs,
+  type InvocationPaths,
+} from '../../src/dbt/command.js';
 
 const PATHS: InvocationPaths = { targetPath: '/tmp/watcher/b1/target', logPath: '/tmp/watcher/b1/logs' };
 const PROJECT = '/srv/dbt/shop';
@@ -165,9 +174,9 @@ describe('rerunArgs', () => {
   });
 
   it('keeps a selector with spaces as its own single element', () => {
-    const args = rerunArgs(rerunFlagsOf(input()), 'shop.marts.orders --full-refresh', PATHS);
-    expect(valuesOf(args, '--select')).toEqual(['shop.marts.orders --full-refresh']);
-    expect(args.filter((a) => a === '--full-refresh')).toEqual([]);
+    const args = rerunArgs(rerunFlagsOf(input()), 'shop.marts.orders shop.marts.customers', PATHS);
+    expect(valuesOf(args, '--select')).toEqual(['shop.marts.orders shop.marts.customers']);
+    expect(args.filter((a) => a === 'shop.marts.orders' || a === 'shop.marts.customers')).toEqual([]);
   });
 
   it('leaves out flags that are not set', () => {
@@ -190,5 +199,42 @@ describe('rerunArgs', () => {
       '--indirect-selection',
       'buildable',
     ]);
+  });
+});
+
+// Issue 14 item 3: the second check. Inputs that bypass the schema (a hand-made BuildInput,
+// a resumed build's selectors, a node's selector) still never put a dbt option after Watcher's flags.
+describe('values dbt would read as options', () => {
+  const OPTION = '--target-path=/any/dir';
+  const raw = (over: Partial<BuildInput>): BuildInput => ({ ...input(), ...over });
+  const cases: Array<[string, () => string[], string]> = [
+    ['a select entry', () => buildArgs(raw({ select: ['orders', OPTION] }), PATHS), 'select[1]'],
+    ['a word of a select union', () => buildArgs(raw({ select: ['orders --full-refresh'] }), PATHS), 'select[0]'],
+    ['an exclude entry', () => listArgs(raw({ exclude: [OPTION] }), PATHS), 'exclude[0]'],
+    ['a left-out selector', () => buildArgs(input(), PATHS, undefined, [OPTION]), 'exclude[0]'],
+    ['a YAML selector name', () => buildArgs(raw({ selector: '--vars' }), PATHS), 'selector'],
+    ['a target', () => buildArgs(raw({ target: '--full-refresh' }), PATHS), 'target'],
+    ["a resumed build's selector", () => buildArgs(input(), PATHS, { kind: 'flags', select: ['a', OPTION] }), 'select[1]'],
+    ["a resumed build's YAML selector", () => buildArgs(input(), PATHS, { kind: 'selector', projectDir: '/tmp/shadow', selector: '-s' }), 'selector'],
+    ["a node's rerun selector", () => rerunArgs(rerunFlagsOf(input()), OPTION, PATHS), 'node.selector'],
+    ['a source freshness selector', () => sourceFreshnessArgs(input(), PATHS, ['source:shop.raw', OPTION]), 'sources[1]'],
+    ['a projectDir that is an option', () => rerunArgs({ ...rerunFlagsOf(input()), projectDir: '--project-dir=/etc' }, 'orders', PATHS), 'projectDir'],
+  ];
+
+  it.each(cases)('refuses %s, naming the field, as a non-retryable InvalidInput', (_what, make, field) => {
+    let err: unknown;
+    try {
+      make();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DbtArgumentError);
+    expect((err as Error).name).toBe(FailureTypes.invalidInput);
+    expect((err as Error).message.startsWith(`${field}: must not start a word with '-'`)).toBe(true);
+  });
+
+  it('still passes selectors with graph operators, methods and unions', () => {
+    const args = buildArgs(input({ select: ['+orders', '1+customers', 'tag:a,tag:b', '@x orders+'] }), PATHS);
+    expect(valuesOf(args, '--select')).toEqual(['+orders', '1+customers', 'tag:a,tag:b', '@x orders+']);
   });
 });
