@@ -35,6 +35,19 @@ export async function notifyConsumers(deps: ActivityDeps, input: NotifyConsumers
   return stats.delivered;
 }
 
+/** The first pause after a failed wait, and the longest one. */
+const WAIT_RETRY_FIRST_MS = 1_000;
+const WAIT_RETRY_MAX_MS = 30_000;
+
+/**
+ * The pause before the next long poll after `failedTries` failed ones in a row: 1 s, doubling,
+ * at most 30 s. A server that stays away is not asked again and again in a hot loop, and one
+ * that is back is found within 30 s (the pause only follows a failed wait, never a close).
+ */
+export function waitRetryPauseMs(failedTries: number): number {
+  return Math.min(WAIT_RETRY_FIRST_MS * 2 ** Math.max(0, failedTries - 1), WAIT_RETRY_MAX_MS);
+}
+
 /**
  * Wait (long poll, heartbeating) until a workflow has closed, whatever its outcome. A failed
  * wait (the server restarting, a dropped long poll) is not a close: only Temporal saying the
@@ -59,7 +72,7 @@ export async function waitForWorkflowClose(deps: ActivityDeps, input: { workflow
     ]);
     if (current === undefined) return;
     const handle = deps.client.workflow.getHandle(input.workflowId, current);
-    for (;;) {
+    for (let failedTries = 1; ; failedTries++) {
       await Promise.race([handle.result().catch(() => undefined), aborted]);
       const state = await Promise.race([
         handle.describe().then(
@@ -69,8 +82,9 @@ export async function waitForWorkflowClose(deps: ActivityDeps, input: { workflow
         aborted,
       ]);
       if (state === 'closed') return;
-      // Independent pause before the long poll again (the server may be restarting).
-      await Promise.race([new Promise((r) => setTimeout(r, 1_000)), aborted]);
+      // The wait failed (or ended with the workflow still running): back off before the long
+      // poll again. Depends on no other timing (the server may be restarting).
+      await Promise.race([new Promise((r) => setTimeout(r, waitRetryPauseMs(failedTries))), aborted]);
     }
   } finally {
     clearInterval(timer);
