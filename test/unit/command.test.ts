@@ -25,13 +25,69 @@ function valuesOf(args: string[], flag: string): string[] | undefined {
   return out;
 }
 
+/** Watcher's own dbt options and how many values each takes ('many': one or more). */
+const WATCHER_FLAGS: Record<string, 0 | 1 | 'many'> = {
+  '--project-dir': 1,
+  '--profiles-dir': 1,
+  '--target': 1,
+  '--vars': 1,
+  '--target-path': 1,
+  '--log-path': 1,
+  '--log-format': 1,
+  '--log-level': 1,
+  '--output': 1,
+  '--output-keys': 1,
+  '--selector': 1,
+  '--threads': 1,
+  '--indirect-selection': 1,
+  '--select': 'many',
+  '--exclude': 'many',
+  '--resource-type': 'many',
+  '--no-use-colors': 0,
+  '--quiet': 0,
+  '--fail-fast': 0,
+  '--full-refresh': 0,
+};
+const DBT_COMMANDS = ['build', 'ls', 'parse', 'source', 'freshness'];
+
+/**
+ * Reads argv as dbt would, and fails if dbt could see an option Watcher did not mean: every
+ * element dbt reads as an option must be one of Watcher's, each at most once (dbt keeps the
+ * last of a repeated option, so a second --target-path would override Watcher's), with its
+ * values; a value never starts with '-', and no element glues a flag to its value.
+ */
 function expectNoShellString(args: string[]): void {
-  for (const a of args) {
-    expect(typeof a).toBe('string');
-    // no element smuggles a flag and its value in one string
-    expect(a).not.toMatch(/^--\S+ /);
+  let i = 0;
+  while (i < args.length && DBT_COMMANDS.includes(args[i]!)) i++;
+  const seen = new Set<string>();
+  while (i < args.length) {
+    const flag = args[i]!;
+    expect(typeof flag).toBe('string');
+    expect(Object.keys(WATCHER_FLAGS), `args[${i}] is not one of Watcher's dbt options`).toContain(flag);
+    expect(seen.has(flag), `${flag} appears twice`).toBe(false);
+    seen.add(flag);
+    const arity = WATCHER_FLAGS[flag]!;
+    i++;
+    const values: string[] = [];
+    while (i < args.length && !args[i]!.startsWith('-') && (arity === 'many' || values.length < arity)) values.push(args[i++]!);
+    if (arity === 'many') expect(values.length, `${flag} has no value`).toBeGreaterThan(0);
+    else expect(values.length, `${flag} takes ${arity} value(s)`).toBe(arity);
   }
 }
+
+describe('expectNoShellString (the helper itself)', () => {
+  const ok = ['build', '--project-dir', '/p', '--select', 'a', 'b c', '--full-refresh'];
+  it.each([
+    ['an option smuggled as a selector', ['build', '--select', 'a', '--profiles-dir=/x']],
+    ["a second --target-path overriding Watcher's", ['build', '--target-path', '/mine', '--select', 'a', '--target-path', '/theirs']],
+    ['a flag glued to its value', ['build', '--select a']],
+    ['an option as a value', ['build', '--target', '--full-refresh']],
+    ['a flag missing its value', ['build', '--project-dir']],
+  ])('catches %s', (_what, args) => {
+    expectNoShellString(ok);
+    expect(() => expectNoShellString(args)).toThrow();
+  });
+});
 
 describe('resolveProfilesDir', () => {
   it('resolves a relative profilesDir against projectDir', () => {
@@ -114,17 +170,28 @@ describe('buildArgs', () => {
   });
 
   it('passes vars containing quotes and spaces as a single JSON argument', () => {
-    const vars = { note: 'it\'s "quoted" $(not run) `x`; echo', list: [1, 'two'] };
+    const vars = { note: 'it\'s "quoted" $(not run) `x`; echo --full-refresh', list: [1, 'two', '--target-path=/x'] };
     const args = buildArgs(input({ vars }), PATHS);
     const at = args.indexOf('--vars');
     expect(JSON.parse(args[at + 1]!)).toEqual(vars);
     expect(args[at + 2]).toBe('--target-path');
+    expectNoShellString(args);
   });
 
   it('passes a project path with spaces as one argument', () => {
     const args = buildArgs(parseBuildInput({ projectDir: '/srv/my dbt/shop', profilesDir: 'my profiles' }), PATHS);
     expect(valuesOf(args, '--project-dir')).toEqual(['/srv/my dbt/shop']);
     expect(valuesOf(args, '--profiles-dir')).toEqual(['/srv/my dbt/shop/my profiles']);
+    expectNoShellString(args);
+  });
+
+  it('keeps paths and names that contain dashes as values, never options', () => {
+    const args = buildArgs(
+      parseBuildInput({ projectDir: '/srv/--full-refresh/shop', profilesDir: '-p', target: 'prod-eu', select: ['tag:a-b', 'x-y+'], exclude: 'z--w' }),
+      { targetPath: '/tmp/--vars/t', logPath: '/tmp/l' },
+    );
+    expect(valuesOf(args, '--profiles-dir')).toEqual(['/srv/--full-refresh/shop/-p']);
+    expectNoShellString(args);
   });
 });
 
