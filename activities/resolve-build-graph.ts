@@ -59,9 +59,13 @@ async function pruneBuildDirs(deps: ActivityDeps, projectDir: string, buildId: s
       return !(err instanceof WorkflowNotFoundError); // unknown: keep it
     }
   };
+  // One describe per dir past the limit: many after an upgrade, so heartbeat meanwhile.
+  const stopHeartbeats = keepHeartbeating(deps.heartbeatIntervalMs, () => ({ phase: 'remove old build dirs' }));
   try {
     await pruneBuildWorkDirs(projectDir, deps.keepBuildDirs ?? DEFAULT_KEEP_BUILD_DIRS, isOpen);
   } catch (err) {
     console.error(`watcher: build ${buildId}: could not remove old build dirs of ${projectDir}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    stopHeartbeats();
   }
 }
