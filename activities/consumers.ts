@@ -7,6 +7,7 @@ import { nodeWorkflowId } from '../src/contracts/names.js';
 import { missingResult } from '../src/dbt/translate.js';
 import { ConsumerSignals } from '../src/temporal/consumer-signals.js';
 import type { ActivityDeps } from './deps.js';
+import { keepHeartbeating } from './heartbeat.js';
 
 export interface NotifyConsumersInput {
   buildId: string;
@@ -16,23 +17,53 @@ export interface NotifyConsumersInput {
   retryable: boolean;
 }
 
-/** Every consumer still waiting gets a report; consumers keep the first they got. */
+/**
+ * Every consumer still waiting gets a report; consumers keep the first they got. It heartbeats
+ * while it works: thousands of consumers, or a server that is away, make the drain outlast the
+ * heartbeat timeout, and only a heartbeat brings a cancellation to an activity.
+ */
 export async function notifyConsumers(deps: ActivityDeps, input: NotifyConsumersInput): Promise<number> {
-  const signals = new ConsumerSignals(deps.client, input.buildId, { concurrency: deps.signalConcurrency, abort: Context.current().cancellationSignal });
-  for (const uniqueId of input.uniqueIds) {
-    const report: NodeReport = {
-      uniqueId,
-      node: missingResult(uniqueId, input.status, input.cause),
-      tests: [],
-      cause: input.cause,
-      retryable: input.retryable,
-      completedAtMs: Date.now(),
-    };
-    signals.report(report);
+  const cancellation = Context.current().cancellationSignal;
+  const signals = new ConsumerSignals(deps.client, input.buildId, { concurrency: deps.signalConcurrency, abort: cancellation });
+  const stopHeartbeats = keepHeartbeating(deps.heartbeatIntervalMs, () => ({ phase: 'notify consumers', delivered: signals.stats.delivered }));
+  try {
+    for (const uniqueId of input.uniqueIds) {
+      const report: NodeReport = {
+        uniqueId,
+        node: missingResult(uniqueId, input.status, input.cause),
+        tests: [],
+        cause: input.cause,
+        retryable: input.retryable,
+        completedAtMs: Date.now(),
+      };
+      signals.report(report);
+    }
+    // Canceled: stop waiting at once and end as canceled, not as consumers not reached (a
+    // signal already on its way may still land: consumers keep the first report they get).
+    const canceled = new Promise<never>((_, reject) => {
+      if (cancellation.aborted) reject(cancellation.reason);
+      cancellation.addEventListener('abort', () => reject(cancellation.reason), { once: true });
+    });
+    canceled.catch(() => undefined);
+    const stats = await Promise.race([signals.drain(), canceled]);
+    if (stats.failed > 0) throw new Error(`could not reach ${stats.failed} consumers of build ${input.buildId}`);
+    return stats.delivered;
+  } finally {
+    stopHeartbeats();
   }
-  const stats = await signals.drain();
-  if (stats.failed > 0) throw new Error(`could not reach ${stats.failed} consumers of build ${input.buildId}`);
-  return stats.delivered;
+}
+
+/** The first pause after a failed wait, and the longest one. */
+const WAIT_RETRY_FIRST_MS = 1_000;
+const WAIT_RETRY_MAX_MS = 30_000;
+
+/**
+ * The pause before the next long poll after `failedTries` failed ones in a row: 1 s, doubling,
+ * at most 30 s. A server that stays away is not asked again and again in a hot loop, and one
+ * that is back is found within 30 s (the pause only follows a failed wait, never a close).
+ */
+export function waitRetryPauseMs(failedTries: number): number {
+  return Math.min(WAIT_RETRY_FIRST_MS * 2 ** Math.max(0, failedTries - 1), WAIT_RETRY_MAX_MS);
 }
 
 /**
@@ -59,7 +90,7 @@ export async function waitForWorkflowClose(deps: ActivityDeps, input: { workflow
     ]);
     if (current === undefined) return;
     const handle = deps.client.workflow.getHandle(input.workflowId, current);
-    for (;;) {
+    for (let failedTries = 1; ; failedTries++) {
       await Promise.race([handle.result().catch(() => undefined), aborted]);
       const state = await Promise.race([
         handle.describe().then(
@@ -69,8 +100,9 @@ export async function waitForWorkflowClose(deps: ActivityDeps, input: { workflow
         aborted,
       ]);
       if (state === 'closed') return;
-      // Independent pause before the long poll again (the server may be restarting).
-      await Promise.race([new Promise((r) => setTimeout(r, 1_000)), aborted]);
+      // The wait failed (or ended with the workflow still running): back off before the long
+      // poll again. Depends on no other timing (the server may be restarting).
+      await Promise.race([new Promise((r) => setTimeout(r, waitRetryPauseMs(failedTries))), aborted]);
     }
   } finally {
     clearInterval(timer);

@@ -16,6 +16,8 @@ export interface ActivityDeps {
   stopGraceMs: number;
   /** How often long activities heartbeat. */
   heartbeatIntervalMs: number;
+  /** Build work dirs kept per project (<projectDir>/target/watcher/<buildId>/; WATCHER_KEEP_BUILD_DIRS, default 20). */
+  keepBuildDirs?: number;
   /** Watcher's metadata database; recording is off without one. */
   store?: Pool;
   /** The Temporal UI's base URL, for the links in alerts (none without it). */

@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { connectionOptions, type WatcherConfig } from './config.js';
 import { DBT_STOP_GRACE_MS, HEARTBEAT_INTERVAL_MS } from './contracts/timeouts.js';
+import { keepBuildDirsFromEnv } from './dbt/invocation.js';
 import { createNotifier, loadNotifierConfig } from './monitoring/notifier.js';
 import { createPool } from './store/db.js';
 import { dbtDefaultAnomalyRules } from './store/pipelines.js';
@@ -73,6 +74,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     signalConcurrency: options.activityDeps?.signalConcurrency ?? 32,
     stopGraceMs: options.activityDeps?.stopGraceMs ?? DBT_STOP_GRACE_MS,
     heartbeatIntervalMs: options.activityDeps?.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
+    // Read now, so a value that does not parse stops the worker at start, naming the variable.
+    keepBuildDirs: options.activityDeps?.keepBuildDirs ?? keepBuildDirsFromEnv(),
     store: options.activityDeps?.store,
     uiUrl: options.activityDeps?.uiUrl || undefined,
     // Read now, so a value that does not parse stops the worker at start, naming the variable.

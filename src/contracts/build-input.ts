@@ -32,12 +32,25 @@ const projectPath = z
  * part of a dbt selector, so they are refused with a clear message instead of reaching dbt.
  */
 const SELECTOR_CHARS = /^[A-Za-z0-9_.:+@*,/=\- ]+$/;
+
+/**
+ * Whether dbt could read any word of `value` as an option. A selector is placed after
+ * Watcher's own flags, so `--target-path=/any/dir` there would override them; no dbt
+ * selector starts with '-'. The schema refuses such input and src/dbt/command.ts checks again
+ * every value it puts in argv (the one rule, owned here).
+ */
+export function looksLikeDbtOption(value: string): boolean {
+  return value.split(/\s+/).some((word) => word.startsWith('-'));
+}
+export const DBT_OPTION_MESSAGE = "must not start a word with '-' (dbt would read it as an option)";
+
 const selectorString = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .max(1000, 'must be at most 1000 characters')
-  .refine((s) => SELECTOR_CHARS.test(s), 'may only contain letters, digits, spaces and _ . : + @ * , / = -');
+  .refine((s) => SELECTOR_CHARS.test(s), 'may only contain letters, digits, spaces and _ . : + @ * , / = -')
+  .refine((s) => !looksLikeDbtOption(s), DBT_OPTION_MESSAGE);
 // A single selector or a list of them, always a list after parsing.
 const selection = z
   .union([selectorString, z.array(selectorString).min(1, 'must not be an empty list').max(500, 'must list at most 500 selectors')])

@@ -1,6 +1,6 @@
 // The `dbtNode` consumer's input, validated by the consumer itself (it can be started by hand too).
 import { z } from 'zod';
-import { BuildInputSchema } from './build-input.js';
+import { BuildInputSchema, DBT_OPTION_MESSAGE, looksLikeDbtOption } from './build-input.js';
 import { CONSUMER_RESOURCE_TYPES } from './messages.js';
 import { DATEPARTS } from './node-config.js';
 import { BUILD_ID_PATTERN } from './names.js';
@@ -25,7 +25,8 @@ export const NodeInputSchema = z
           .max(4096)
           // One argument, never a shell word: no whitespace, quotes, shell metacharacters or control characters.
           // eslint-disable-next-line no-control-regex
-          .regex(/^[^\s'"`;$|&<>\u0000-\u001f]+$/, 'must be one dbt selector without spaces, quotes or shell metacharacters, such as fqn:shop.orders'),
+          .regex(/^[^\s'"`;$|&<>\u0000-\u001f]+$/, 'must be one dbt selector without spaces, quotes or shell metacharacters, such as fqn:shop.orders')
+          .refine((s) => !looksLikeDbtOption(s), DBT_OPTION_MESSAGE),
         materialized: z.string().max(64).optional(),
         relation: z.string().max(1024).optional(),
         upstream: z.array(uniqueId).max(10_000),

@@ -1,6 +1,30 @@
 // dbt command lines, as argument arrays (never a shell string).
 import path from 'node:path';
-import type { BuildInput, RerunFlags } from '../contracts/build-input.js';
+import { DBT_OPTION_MESSAGE, looksLikeDbtOption, type BuildInput, type RerunFlags } from '../contracts/build-input.js';
+import { FailureTypes } from '../contracts/status.js';
+
+/**
+ * A value about to reach dbt's argv that dbt could read as an option. The schema refuses such
+ * input already; this is the second check, for callers that bypass it (a resumed build's
+ * selectors, a hand-made RerunFlags). Named InvalidInput so activities never retry it.
+ */
+export class DbtArgumentError extends Error {
+  constructor(field: string, value: string) {
+    super(`${field}: ${DBT_OPTION_MESSAGE}: ${JSON.stringify(value)}`);
+    this.name = FailureTypes.invalidInput;
+  }
+}
+
+/** `value` as one argv element, or a DbtArgumentError naming `field`. */
+function optionValue(field: string, value: string): string {
+  if (looksLikeDbtOption(value)) throw new DbtArgumentError(field, value);
+  return value;
+}
+
+/** Every entry of a list of option values, checked like optionValue. */
+function optionValues(field: string, values: readonly string[]): string[] {
+  return values.map((v, i) => optionValue(`${field}[${i}]`, v));
+}
 
 /** Where one dbt invocation writes its artifacts and logs (never shared between invocations). */
 export interface InvocationPaths {
@@ -16,12 +40,13 @@ export function resolveProfilesDir(flags: Pick<RerunFlags, 'projectDir' | 'profi
 
 /** Flags shared by every command: project, profile, target, vars and private paths. */
 function commonFlags(flags: RerunFlags, paths: InvocationPaths, profilesBase = flags): string[] {
-  const args = ['--project-dir', flags.projectDir];
+  const args = ['--project-dir', optionValue('projectDir', flags.projectDir)];
   const profilesDir = resolveProfilesDir(profilesBase);
-  if (profilesDir) args.push('--profiles-dir', profilesDir);
-  if (flags.target) args.push('--target', flags.target);
+  if (profilesDir) args.push('--profiles-dir', optionValue('profilesDir', profilesDir));
+  if (flags.target) args.push('--target', optionValue('target', flags.target));
+  // JSON of an object always starts with '{': never an option.
   if (flags.vars && Object.keys(flags.vars).length > 0) args.push('--vars', JSON.stringify(flags.vars));
-  args.push('--target-path', paths.targetPath, '--log-path', paths.logPath);
+  args.push('--target-path', optionValue('targetPath', paths.targetPath), '--log-path', optionValue('logPath', paths.logPath));
   return args;
 }
 
@@ -33,9 +58,9 @@ const STREAMING_LOG_FLAGS = ['--log-format', 'json', '--log-level', 'debug', '--
 
 function selectionFlags(sel: Pick<BuildInput, 'select' | 'exclude' | 'selector'>): string[] {
   const args: string[] = [];
-  if (sel.select?.length) args.push('--select', ...sel.select);
-  if (sel.exclude?.length) args.push('--exclude', ...sel.exclude);
-  if (sel.selector) args.push('--selector', sel.selector);
+  if (sel.select?.length) args.push('--select', ...optionValues('select', sel.select));
+  if (sel.exclude?.length) args.push('--exclude', ...optionValues('exclude', sel.exclude));
+  if (sel.selector) args.push('--selector', optionValue('selector', sel.selector));
   return args;
 }
 
@@ -78,7 +103,7 @@ export type SelectionOverride =
  */
 export function sourceFreshnessArgs(input: BuildInput, paths: InvocationPaths, sources: readonly string[]): string[] {
   const args = ['source', 'freshness', ...STREAMING_LOG_FLAGS, ...commonFlags(input, paths)];
-  if (sources.length) args.push('--select', ...sources);
+  if (sources.length) args.push('--select', ...optionValues('sources', sources));
   if (input.threads) args.push('--threads', String(input.threads));
   return args;
 }
@@ -96,7 +121,8 @@ export function buildArgs(input: BuildInput, paths: InvocationPaths, override?: 
     // A resumed build lists every node itself (tests included): no indirect selection. The
     // profilesDir stays relative to the real project, not the shadow one.
     const flags: RerunFlags = override.kind === 'selector' ? { ...input, projectDir: override.projectDir } : input;
-    const selection = override.kind === 'selector' ? ['--selector', override.selector] : ['--select', ...override.select];
+    const selection =
+      override.kind === 'selector' ? ['--selector', optionValue('selector', override.selector)] : ['--select', ...optionValues('select', override.select)];
     args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths, input), ...selection, '--indirect-selection', 'empty'];
   }
   if (input.threads) args.push('--threads', String(input.threads));
@@ -111,7 +137,7 @@ export function buildArgs(input: BuildInput, paths: InvocationPaths, override?: 
  * but not a test shared with a sibling that may not exist (that one reruns with the sibling).
  */
 export function rerunArgs(flags: RerunFlags, selector: string, paths: InvocationPaths): string[] {
-  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths), '--select', selector, '--indirect-selection', 'buildable'];
+  const args = ['build', ...STREAMING_LOG_FLAGS, ...commonFlags(flags, paths), '--select', optionValue('node.selector', selector), '--indirect-selection', 'buildable'];
   if (flags.threads) args.push('--threads', String(flags.threads));
   if (flags.fullRefresh) args.push('--full-refresh');
   return args;

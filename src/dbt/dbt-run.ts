@@ -8,6 +8,7 @@ import { readRunResults } from './artifacts.js';
 import type { InvocationPaths } from './command.js';
 import type { DbtEvent } from './events.js';
 import { describeDbtFailure, startInvocation, type InvocationOutcome, type RunningInvocation } from './invocation.js';
+import { NotTiedError } from '../tie-to-parent.js';
 import { DbtNotFoundError } from './process.js';
 import { EventTranslator, resultFromRunResult } from './translate.js';
 
@@ -37,7 +38,7 @@ export interface DbtRunWaitOptions {
 
 /** How one dbt invocation ended. Each caller decides which kinds it can go on with. */
 export type DbtRunOutcome =
-  /** The dbt executable does not exist: nothing ran. */
+  /** dbt cannot be started: its executable does not exist, or it cannot be tied to the worker's life. Nothing ran. */
   | { kind: 'not-found'; message: string }
   /** Exit 0. */
   | { kind: 'ok'; invocation: InvocationOutcome }
@@ -50,14 +51,20 @@ export type DbtRunOutcome =
   /** The signal aborted while dbt ran: dbt was stopped, whatever its exit. `reason` is the signal's. */
   | { kind: 'canceled'; invocation: InvocationOutcome; reason: unknown };
 
+/** Why dbt was never started; retrying does not help (an operator must install or point DBT at it). */
+type CannotStartError = DbtNotFoundError | NotTiedError;
+function isCannotStart(value: unknown): value is CannotStartError {
+  return value instanceof DbtNotFoundError || value instanceof NotTiedError;
+}
+
 export class DbtRun {
   private constructor(
     private readonly options: DbtRunOptions,
     /** The running dbt, or why it could not start. */
-    private readonly started: RunningInvocation | DbtNotFoundError,
+    private readonly started: RunningInvocation | CannotStartError,
   ) {}
 
-  /** Spawn dbt now. A missing executable is not thrown: it is the outcome of `wait()`. */
+  /** Spawn dbt now. A missing or untiable executable is not thrown: it is the outcome of `wait()`. */
   static start(options: DbtRunOptions): DbtRun {
     const { onEvent, onResult } = options;
     // One translator per invocation: it remembers the queries dbt canceled in this one.
@@ -78,25 +85,25 @@ export class DbtRun {
       });
       return new DbtRun(options, running);
     } catch (err) {
-      if (!(err instanceof DbtNotFoundError)) throw err;
+      if (!isCannotStart(err)) throw err;
       return new DbtRun(options, err);
     }
   }
 
   /** dbt's process id (-1 if the OS gave none), undefined when dbt could not be started. */
   get pid(): number | undefined {
-    return this.started instanceof DbtNotFoundError ? undefined : this.started.process.pid;
+    return isCannotStart(this.started) ? undefined : this.started.process.pid;
   }
 
   /** The invocation id from dbt's first log line (undefined until it arrives). */
   invocationId(): string | undefined {
-    return this.started instanceof DbtNotFoundError ? undefined : this.started.invocationId();
+    return isCannotStart(this.started) ? undefined : this.started.invocationId();
   }
 
   /** Wait for dbt to end, stopping it if `signal` aborts meanwhile. Call once. */
   async wait({ signal, stopGraceMs, heartbeat }: DbtRunWaitOptions): Promise<DbtRunOutcome> {
     const running = this.started;
-    if (running instanceof DbtNotFoundError) return { kind: 'not-found', message: running.message };
+    if (isCannotStart(running)) return { kind: 'not-found', message: running.message };
     const stopHeartbeat = heartbeat?.();
     let canceled = false;
     let reason: unknown;

@@ -1,7 +1,7 @@
 // One dbt invocation with a streamed event log: private artifact paths, a parsed event per
 // stdout line handed to the caller as it arrives, and what dbt said when it failed. DbtRun
 // (dbt-run.ts) builds on it and owns an invocation's whole life.
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { InvocationPaths } from './command.js';
 import { DbtEventNames, errorTextOf, isRelevantLogLine, parseDbtLogLine, type DbtEvent } from './events.js';
@@ -10,6 +10,53 @@ import { spawnDbt, type DbtExit, type DbtProcess } from './process.js';
 /** Per-build working directory, inside the dbt project's target dir. */
 export function buildWorkDir(projectDir: string, buildId: string): string {
   return path.join(projectDir, 'target', 'watcher', buildId);
+}
+
+/** Build work dirs kept per project when WATCHER_KEEP_BUILD_DIRS is not set. */
+export const DEFAULT_KEEP_BUILD_DIRS = 20;
+
+/** WATCHER_KEEP_BUILD_DIRS: how many build work dirs a project keeps (at least 1: the running build's). */
+export function keepBuildDirsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env.WATCHER_KEEP_BUILD_DIRS;
+  if (value === undefined || value.trim() === '') return DEFAULT_KEEP_BUILD_DIRS;
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`WATCHER_KEEP_BUILD_DIRS must be a whole number of 1 or more, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+/**
+ * Remove a project's build work dirs (`<projectDir>/target/watcher/<buildId>/`, artifacts, logs
+ * and dbt.pid records of every invocation) but the `keep` most recently changed ones. A dir
+ * whose build may still be open stays whatever its age: a retried attempt reads its earlier
+ * attempts' logs and pid records there, and the next build of the target finds a dbt that
+ * outlived its build by them. `isOpen` answers for a buildId; when it cannot tell, it must
+ * say open. Returns the buildIds whose dirs were removed.
+ */
+export async function pruneBuildWorkDirs(projectDir: string, keep: number, isOpen: (buildId: string) => Promise<boolean>): Promise<string[]> {
+  const buildsDir = path.dirname(buildWorkDir(projectDir, 'x'));
+  let entries;
+  try {
+    entries = await readdir(buildsDir, { withFileTypes: true });
+  } catch {
+    return []; // no build has run here yet
+  }
+  const dirs: Array<{ buildId: string; mtimeMs: number }> = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    try {
+      dirs.push({ buildId: entry.name, mtimeMs: (await stat(path.join(buildsDir, entry.name))).mtimeMs });
+    } catch {
+      // removed meanwhile (by another build's pruning)
+    }
+  }
+  dirs.sort((a, b) => b.mtimeMs - a.mtimeMs || a.buildId.localeCompare(b.buildId));
+  const removed: string[] = [];
+  for (const { buildId } of dirs.slice(keep)) {
+    if (await isOpen(buildId)) continue;
+    await rm(path.join(buildsDir, buildId), { recursive: true, force: true });
+    removed.push(buildId);
+  }
+  return removed;
 }
 
 /** Artifact and log paths of one invocation of a build (`resolve`, `build-1`, `rerun-<node>-2`). */

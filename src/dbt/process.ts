@@ -7,7 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { DBT_SIGTERM_GRACE_MS } from '../contracts/timeouts.js';
+import { DBT_SIGTERM_GRACE_MS, DBT_STOP_GRACE_MS } from '../contracts/timeouts.js';
 import { tiedToParent } from '../tie-to-parent.js';
 
 export interface DbtExit {
@@ -45,7 +45,15 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
   if (path.isAbsolute(dbtBin) && !existsSync(dbtBin)) throw new DbtNotFoundError(dbtBin);
   // dbt gets one SIGINT (it cancels its queries) if the worker dies, so a crashed worker never
   // leaves a dbt writing relations behind a resumed build; one, so its shutdown runs to its end.
-  const [command, argv] = tiedToParent(dbtBin, args, { signal: 'SIGINT', once: true });
+  // A dbt stuck in that shutdown gets SIGTERM 10 s later and SIGKILL 5 s after that, as a stop
+  // by a live worker would. Required: a dbt that cannot be tied is not started (NotTiedError).
+  const [command, argv] = tiedToParent(dbtBin, args, {
+    signal: 'SIGINT',
+    once: true,
+    required: true,
+    termAfterMs: DBT_STOP_GRACE_MS,
+    killAfterMs: DBT_SIGTERM_GRACE_MS,
+  });
 
   const child: ChildProcess = spawn(command, argv, {
     cwd: options.cwd,

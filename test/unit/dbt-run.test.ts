@@ -1,11 +1,12 @@
 // DbtRun against stand-ins for dbt (small executables): how each way of ending is classified,
 // what reaches the callbacks, and which run_results.json counts as this invocation's.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DbtNodeResult } from '../../src/contracts/messages.js';
 import { DbtRun, type DbtRunOptions } from '../../src/dbt/dbt-run.js';
+import { VENV_DIR } from '../../src/toolchain.js';
 
 /** A dbt stand-in running `body` (Node), with its own private target dir. */
 function fakeDbt(body: string): Omit<DbtRunOptions, 'onEvent' | 'onResult' | 'onPlainLine'> {
@@ -13,6 +14,8 @@ function fakeDbt(body: string): Omit<DbtRunOptions, 'onEvent' | 'onResult' | 'on
   const dbtBin = path.join(dir, 'fake-dbt');
   writeFileSync(dbtBin, `#!${process.execPath}\n${body}\n`);
   chmodSync(dbtBin, 0o755);
+  // As in a venv: the python3 beside dbt ties it to this process's life (required on Linux).
+  symlinkSync(path.join(VENV_DIR, 'bin', 'python3'), path.join(dir, 'python3'));
   const paths = { targetPath: path.join(dir, 'target'), logPath: path.join(dir, 'logs') };
   mkdirSync(paths.targetPath);
   return { dbtBin, args: ['build'], cwd: dir, env: process.env, paths };

@@ -1,9 +1,10 @@
-import { writeFileSync, chmodSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, chmodSync, mkdtempSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uniqueIdOfListLine } from '../../src/dbt/events.js';
 import { startInvocation } from '../../src/dbt/invocation.js';
+import { VENV_DIR } from '../../src/toolchain.js';
 
 describe('uniqueIdOfListLine', () => {
   it('reads the unique_id of a `dbt ls --output json` line', () => {
@@ -26,6 +27,7 @@ describe('startInvocation', () => {
     const fakeDbt = path.join(dir, 'fake-dbt');
     writeFileSync(fakeDbt, `#!${process.execPath}\nfor (let i = 0; i < 5000; i++) console.log(JSON.stringify({ unique_id: 'model.p.m' + i }));\n`);
     chmodSync(fakeDbt, 0o755);
+    symlinkSync(path.join(VENV_DIR, 'bin', 'python3'), path.join(dir, 'python3')); // as in a venv: ties it to this process
     const ids = new Set<string>();
     const running = startInvocation({
       dbtBin: fakeDbt,

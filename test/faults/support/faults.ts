@@ -1,6 +1,6 @@
 // Helpers for the fault suite: workers in child processes, dbt process lookups, and waits on
 // a build's progress, all bounded.
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { progressQuery, type BuildProgress } from '../../../src/contracts/messages.js';
@@ -76,13 +76,22 @@ export async function progressOf(client: Client, buildId: string): Promise<Build
   return client.workflow.getHandle(buildWorkflowId(buildId)).query(progressQuery).catch(() => undefined);
 }
 
-/** Count the `nodeReport` signals a consumer received (all runs of it). */
+/**
+ * Count the `nodeReport` signals a consumer received, in all its runs: from the latest run
+ * back along each run's `continuedExecutionRunId` (a retry or a continue-as-new), so a report
+ * that reached a run before it was retried is counted too.
+ */
 export async function reportSignalsOf(client: Client, workflowId: string): Promise<number> {
   let count = 0;
-  const handle = client.workflow.getHandle(workflowId);
-  const history = await handle.fetchHistory();
-  for (const event of history.events ?? []) {
-    if (event.workflowExecutionSignaledEventAttributes?.signalName === 'nodeReport') count++;
+  let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
+  while (runId) {
+    const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runId = undefined;
+    for (const event of history.events ?? []) {
+      if (event.workflowExecutionSignaledEventAttributes?.signalName === 'nodeReport') count++;
+      const previous = event.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+      if (previous) runId = previous;
+    }
   }
   return count;
 }
