@@ -16,6 +16,7 @@ import { buildRoutes } from './routes/builds.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
+import { lineageViewRoutes } from './routes/lineage-view.js';
 import { reportingRoutes } from './routes/reporting.js';
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -129,6 +130,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   executionRoutes(app, deps);
   reportingRoutes(app, deps);
   buildRoutes(app, deps);
+  lineageViewRoutes(app, deps);
   dashboardRoutes(app);
   return app;
 }
