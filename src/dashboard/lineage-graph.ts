@@ -1,12 +1,19 @@
 // The lineage graph on a canvas (cytoscape): relations as boxes, pipelines as small diamonds,
 // fill by last status, border by freshness, the centre outlined. dagre lays out small graphs;
-// past DAGRE_MAX_NODES our own layered layout does (dagre takes seconds at 1,000+ nodes).
+// past DAGRE_MAX_NODES our own layered layout does (dagre takes seconds at 1,000+ nodes), and
+// the graph is drawn for speed: straight edges without arrows (it flows left to right), labels
+// only once zoomed in far enough to read them (measuring 2,000 labels costs a second).
 import cytoscape, { type Core, type ElementDefinition } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { layeredLayout } from './layered.js';
 import { borderOf, fillOf, layoutFor, shortLabel, type LineageGraphData, type LineageNode } from './lineage-view.js';
 
 cytoscape.use(dagre);
+
+/** Zoom from which a big graph's labels are drawn. */
+const LABEL_ZOOM = 0.55;
+/** The most a small graph is zoomed to fit its box. */
+const MAX_FIT_ZOOM = 1.4;
 
 export interface DrawnGraph {
   cy: Core;
@@ -26,7 +33,7 @@ export function drawLineage(container: HTMLElement, data: LineageGraphData, hand
     return {
       group: 'nodes',
       data: { id: n.id, name: n.name, label: shortLabel(n), fill: fillOf(n), border: border.colour, borderWidth: border.width, kind: n.kind, status: n.status ?? 'none', freshness: n.freshness ?? 'none' },
-      classes: [n.kind, n.id === centreId ? 'centre' : ''].join(' ').trim(),
+      classes: [n.kind, n.id === centreId ? 'centre' : '', big ? '' : 'labelled'].join(' ').trim(),
       ...(positions ? { position: positions.get(n.id)! } : {}),
     };
   });
@@ -51,7 +58,6 @@ export function drawLineage(container: HTMLElement, data: LineageGraphData, hand
           'background-color': 'data(fill)',
           'border-color': 'data(border)',
           'border-width': 'data(borderWidth)',
-          label: 'data(label)',
           'font-size': 10,
           'min-zoomed-font-size': 7,
           color: '#1d2330',
@@ -59,17 +65,38 @@ export function drawLineage(container: HTMLElement, data: LineageGraphData, hand
           'text-margin-y': 3,
         },
       },
+      { selector: 'node.labelled', style: { label: 'data(label)' } },
       { selector: 'node.address', style: { shape: 'round-rectangle', width: 34, height: 20 } },
       { selector: 'node.pipeline', style: { shape: 'diamond', width: 14, height: 14, 'font-size': 8, color: '#6b7280' } },
       { selector: 'node.centre', style: { 'outline-width': 4, 'outline-color': '#1d2330', 'outline-offset': 2, 'font-weight': 'bold', 'font-size': 12 } as cytoscape.Css.Node },
       {
         selector: 'edge',
-        style: { width: 1, 'line-color': '#a9b2c3', 'target-arrow-color': '#a9b2c3', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': big ? 'straight' : 'bezier' },
+        style: big
+          ? { width: 1, 'line-color': '#b8c0ce', 'curve-style': 'haystack', 'haystack-radius': 0 }
+          : { width: 1, 'line-color': '#a9b2c3', 'target-arrow-color': '#a9b2c3', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': 'bezier' },
       },
     ],
   });
-  if (!positions) cy.layout({ name: 'dagre', rankDir: 'LR', nodeSep: 18, rankSep: 70, fit: true, padding: 20 } as cytoscape.LayoutOptions).run();
+  if (!positions) {
+    cy.layout({ name: 'dagre', rankDir: 'LR', nodeSep: 18, rankSep: 90, fit: true, padding: 20 } as cytoscape.LayoutOptions).run();
+    // A handful of nodes is not blown up to fill the box.
+    if (cy.zoom() > MAX_FIT_ZOOM) {
+      cy.zoom(MAX_FIT_ZOOM);
+      cy.center();
+    }
+  }
 
+  if (big) {
+    let labelled = false;
+    const label = () => {
+      const want = cy.zoom() >= LABEL_ZOOM;
+      if (want === labelled) return;
+      labelled = want;
+      cy.batch(() => (want ? cy.nodes().addClass('labelled') : cy.nodes().removeClass('labelled')));
+    };
+    cy.on('zoom', label);
+    label();
+  }
   cy.on('tap', 'node', (event) => {
     const node = byId.get(event.target.id() as string);
     if (node) handlers.onTap(node);

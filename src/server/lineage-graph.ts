@@ -5,7 +5,7 @@
 import type { FreshnessState, LineageView, LineageViewEdge, LineageViewNode } from '../contracts/lineage-view.js';
 import { freshnessOf, type FreshnessDecision } from '../monitoring/freshness.js';
 import type { Pool } from '../store/db.js';
-import { lineageOverview } from '../store/lineage-view.js';
+import { lineageOverview, writersOf, type AddressWriter } from '../store/lineage-view.js';
 import { lastExecutionPerPipeline, type LastExecution } from '../store/queries.js';
 import { lineageEdgesAmong, lineageGraph, type LineageDirection, type LineageEdge, type LineageNode } from '../store/reporting.js';
 
@@ -22,24 +22,35 @@ const FRESHNESS_RANK: Record<FreshnessState, number> = { stale: 4, fresh: 3, no_
 
 export const freshnessState = (d: FreshnessDecision): FreshnessState => (d.kind === 'skip' ? d.reason : d.kind);
 
-/** Pure: the graph's addresses and edges, with runs and freshness, as nodes and edges to draw. */
+/**
+ * Pure: the graph's addresses and edges, with runs and freshness, as nodes and edges to draw.
+ * `writers`: every pipeline writing each address, also those whose sources lie outside the graph
+ * (at its depth or its cap), so an address at the edge still shows its writer's run.
+ */
 export function shapeLineageView(
   graph: { nodes: readonly LineageNode[]; edges: readonly LineageEdge[] },
+  writers: readonly AddressWriter[],
   runs: readonly LastExecution[],
   freshness: ReadonlyMap<number, FreshnessDecision>,
 ): { nodes: LineageViewNode[]; edges: LineageViewEdge[] } {
   const runOf = new Map(runs.map((r) => [r.pipeline_id, r]));
   const pipelines = new Map<number, { name: string; targets: Set<number> }>();
-  const writersOf = new Map<number, Set<number>>();
+  const writerNames = new Map<number, string>();
+  const writersOfAddress = new Map<number, Set<number>>();
+  const addWriter = (addressId: number, pipelineId: number, name: string) => {
+    const set = writersOfAddress.get(addressId) ?? new Set<number>();
+    writersOfAddress.set(addressId, set);
+    set.add(pipelineId);
+    writerNames.set(pipelineId, name);
+  };
+  for (const w of writers) addWriter(w.address_id, w.pipeline_id, w.pipeline_name);
   const edges = new Map<string, LineageViewEdge>();
   const addEdge = (source: string, target: string) => edges.set(`${source}>${target}`, { source, target });
   for (const e of graph.edges) {
     const p = pipelines.get(e.pipeline_id) ?? { name: e.pipeline_name, targets: new Set<number>() };
     pipelines.set(e.pipeline_id, p);
     p.targets.add(e.target_address_id);
-    const writers = writersOf.get(e.target_address_id) ?? new Set<number>();
-    writersOf.set(e.target_address_id, writers);
-    writers.add(e.pipeline_id);
+    addWriter(e.target_address_id, e.pipeline_id, e.pipeline_name);
     addEdge(`a:${e.source_address_id}`, `p:${e.pipeline_id}`);
     addEdge(`p:${e.pipeline_id}`, `a:${e.target_address_id}`);
   }
@@ -50,7 +61,7 @@ export function shapeLineageView(
   };
 
   const nodes: LineageViewNode[] = graph.nodes.map((a) => {
-    const writers = [...(writersOf.get(a.id) ?? [])];
+    const writers = [...(writersOfAddress.get(a.id) ?? [])];
     // The latest run among its writers; the worst freshness among them.
     const latest = writers.map((w) => runOf.get(w)).filter((r): r is LastExecution => r !== undefined).sort((x, y) => y.start_date.getTime() - x.start_date.getTime() || y.execution_id - x.execution_id)[0];
     const worst = writers.map(freshOf).filter((f) => f !== undefined).sort((x, y) => FRESHNESS_RANK[y.state] - FRESHNESS_RANK[x.state])[0];
@@ -65,7 +76,7 @@ export function shapeLineageView(
       lastRun: latest ? latest.start_date.toISOString() : null,
       freshness: worst?.state ?? null,
       dueBy: worst?.dueBy ?? null,
-      writers: writers.map((w) => pipelines.get(w)!.name).sort(),
+      writers: writers.map((w) => writerNames.get(w)!).sort(),
     };
   });
   for (const [id, p] of [...pipelines].sort(([, x], [, y]) => x.name.localeCompare(y.name))) {
@@ -106,8 +117,9 @@ export async function lineageView(pool: Pool, options: LineageViewOptions): Prom
   const truncated = nodes.length > limit;
   if (truncated) nodes = nodes.slice(0, limit);
   edges ??= await lineageEdgesAmong(pool, nodes.map((n) => n.id));
-  const pipelineIds = [...new Set(edges.map((e) => e.pipeline_id))];
+  const writers = await writersOf(pool, nodes.map((n) => n.id));
+  const pipelineIds = [...new Set([...edges.map((e) => e.pipeline_id), ...writers.map((w) => w.pipeline_id)])];
   const [runs, freshness] = await Promise.all([lastExecutionPerPipeline(pool, pipelineIds), freshnessOf(pool, pipelineIds, options.now)]);
-  return { address: centre, direction, depth, limit, truncated, ...shapeLineageView({ nodes, edges }, runs, freshness) };
+  return { address: centre, direction, depth, limit, truncated, ...shapeLineageView({ nodes, edges }, writers, runs, freshness) };
 }
 

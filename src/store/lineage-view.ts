@@ -33,3 +33,21 @@ export async function searchAddresses(pool: Pool, q: string, limit: number): Pro
   );
   return r.rows;
 }
+
+export interface AddressWriter {
+  address_id: number;
+  pipeline_id: number;
+  pipeline_name: string;
+}
+
+/** The pipelines that write each of these addresses (lineage edges into them), whatever they read. */
+export async function writersOf(pool: Pool, addressIds: readonly number[]): Promise<AddressWriter[]> {
+  if (addressIds.length === 0) return [];
+  const r = await pool.query<AddressWriter>(
+    `SELECT DISTINCT l.target_address_id AS address_id, l.pipeline_id, p.name AS pipeline_name
+     FROM address_lineage l JOIN pipeline p ON p.id = l.pipeline_id
+     WHERE l.target_address_id = ANY($1::int[])`,
+    [addressIds],
+  );
+  return r.rows;
+}

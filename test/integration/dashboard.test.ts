@@ -3,7 +3,7 @@
 // a screenshot of each under test-output/dashboard/ (UPDATE_SCREENSHOTS=1 also refreshes the
 // README's under docs/screenshots/).
 import type { Client } from '@temporalio/client';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +12,10 @@ import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { createPool, type Pool } from '../../src/store/db.js';
 import { createToken } from '../../src/store/tokens.js';
-import { PROJECT_ROOT } from '../../src/toolchain.js';
-import { haveChromium as chromiumHere, launchChromium } from '../support/browser.js';
+import { dashboardScreenshot, haveChromium as chromiumHere, launchChromium } from '../support/browser.js';
 import { connectTestClient, copyShopProject, runShopBuild, stack, uniqueName, type FinishedBuild } from '../support/stack.js';
 
 const haveChromium = chromiumHere('the dashboard tests');
-const SHOTS = path.join(PROJECT_ROOT, 'test-output', 'dashboard');
-const README_SHOTS = path.join(PROJECT_ROOT, 'docs', 'screenshots');
 const BROKEN = 'model.shop.broken_on_purpose';
 const FAILING_TEST = 'test.shop.assert_order_totals_match_payments';
 
@@ -33,14 +30,8 @@ let projectDir: string;
 let green: FinishedBuild;
 let failed: FinishedBuild;
 
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: false });
-  if (process.env.UPDATE_SCREENSHOTS) {
-    mkdirSync(README_SHOTS, { recursive: true });
-    copyFileSync(file, path.join(README_SHOTS, `${name}.png`));
-  }
+function shot(page: Page, name: string): Promise<void> {
+  return dashboardScreenshot(page, name);
 }
 
 /** A signed-in page: the token goes in once, through the sign-in form. */

@@ -112,6 +112,7 @@ describe('shapeLineageView', () => {
     // raw -> p10 -> a, raw -> p10 -> b (one pipeline, two targets); a -> p11 -> c; b -> p12 -> c (two writers of c)
     const view = shapeLineageView(
       { nodes: [address(1, 'raw'), address(2, 'a'), address(3, 'b'), address(4, 'c')], edges: [edge(1, 2, 10, 'load'), edge(1, 3, 10, 'load'), edge(2, 4, 11, 'm.x.c1'), edge(3, 4, 12, 'm.x.c2')] },
+      [],
       [run(10, 'success', '2026-12-02T10:00:00Z'), run(11, 'success', '2026-12-02T11:00:00Z'), run(12, 'error', '2026-12-02T12:00:00Z')],
       new Map<number, FreshnessDecision>([[10, fresh('fresh')], [11, fresh('stale')], [12, { kind: 'skip', reason: 'no_threshold' }]]),
     );
@@ -127,8 +128,19 @@ describe('shapeLineageView', () => {
   });
 
   it('leaves status and freshness empty for a pipeline never run and never checked', () => {
-    const view = shapeLineageView({ nodes: [address(1, 'a'), address(2, 'b')], edges: [edge(1, 2, 5, 'p')] }, [], new Map());
+    const view = shapeLineageView({ nodes: [address(1, 'a'), address(2, 'b')], edges: [edge(1, 2, 5, 'p')] }, [], [], new Map());
     expect(view.nodes.find((n) => n.id === 'p:5')).toMatchObject({ status: null, lastRun: null, freshness: null });
     expect(view.nodes.find((n) => n.id === 'a:2')).toMatchObject({ status: null, freshness: null, writers: ['p'] });
+  });
+
+  it("shows the run of an address's writer whose sources are outside the graph (at its depth), without drawing that writer", () => {
+    const view = shapeLineageView(
+      { nodes: [address(1, 'edge_of_graph'), address(2, 'b')], edges: [edge(1, 2, 5, 'p')] },
+      [{ address_id: 1, pipeline_id: 9, pipeline_name: 'm.x.upstream_writer' }, { address_id: 2, pipeline_id: 5, pipeline_name: 'p' }],
+      [run(9, 'fail', '2026-12-02T09:00:00Z')],
+      new Map<number, FreshnessDecision>([[9, fresh('stale')]]),
+    );
+    expect(view.nodes.map((n) => n.id)).toEqual(['a:1', 'a:2', 'p:5']);
+    expect(view.nodes[0]).toMatchObject({ status: 'fail', freshness: 'stale', writers: ['m.x.upstream_writer'] });
   });
 });

@@ -60,7 +60,7 @@ function Search(props: { direction: Direction; depth: number }): JSX.Element {
     if (first) navigate(hrefs.lineage(first.name, props.direction, props.depth));
   };
   return (
-    <form class="lineage-search" onSubmit={submit} role="search" aria-label="Find a relation">
+    <form class="lineage-search" onSubmit={submit} role="search">
       <label>
         Find a relation{' '}
         <input type="search" name="q" value={q} placeholder="e.g. orders" autocomplete="off" onInput={(e) => setQ((e.target as HTMLInputElement).value)} size={28} />
