@@ -1,12 +1,13 @@
 // The lineage graph on a canvas (cytoscape): relations as boxes, pipelines as small diamonds,
 // fill by last status, border by freshness, the centre outlined. dagre lays out small graphs;
 // past DAGRE_MAX_NODES our own layered layout does (dagre takes seconds at 1,000+ nodes), and
-// the graph is drawn for speed: straight edges without arrows (it flows left to right), labels
-// only once zoomed in far enough to read them (measuring 2,000 labels costs a second).
+// the graph is drawn for speed: pipelines folded into the edges between relations, straight
+// edges without arrows (it flows left to right), labels only once zoomed in far enough to read
+// them (measuring 2,000 labels costs a second).
 import cytoscape, { type Core, type ElementDefinition } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { layeredLayout } from './layered.js';
-import { borderOf, fillOf, layoutFor, shortLabel, type LineageGraphData, type LineageNode } from './lineage-view.js';
+import { borderOf, fillOf, layoutFor, shortLabel, withoutPipelines, type LineageGraphData, type LineageNode } from './lineage-view.js';
 
 cytoscape.use(dagre);
 
@@ -18,6 +19,8 @@ const MAX_FIT_ZOOM = 1.4;
 export interface DrawnGraph {
   cy: Core;
   layout: 'dagre' | 'layered';
+  /** Nodes drawn (a big graph's pipelines are folded into its edges). */
+  drawnNodes: number;
   destroy(): void;
 }
 
@@ -26,9 +29,10 @@ export function drawLineage(container: HTMLElement, data: LineageGraphData, hand
   const big = layout === 'layered';
   const centreId = data.address === null ? undefined : data.nodes.find((n) => n.kind === 'address' && n.name === data.address)?.id;
   const byId = new Map(data.nodes.map((n) => [n.id, n]));
-  const positions = big ? layeredLayout(data.nodes.map((n) => n.id), data.edges).positions : undefined;
+  const drawn = big ? withoutPipelines(data) : data;
+  const positions = big ? layeredLayout(drawn.nodes.map((n) => n.id), drawn.edges).positions : undefined;
 
-  const elements: ElementDefinition[] = data.nodes.map((n) => {
+  const elements: ElementDefinition[] = drawn.nodes.map((n) => {
     const border = borderOf(n);
     return {
       group: 'nodes',
@@ -37,7 +41,7 @@ export function drawLineage(container: HTMLElement, data: LineageGraphData, hand
       ...(positions ? { position: positions.get(n.id)! } : {}),
     };
   });
-  for (const e of data.edges) elements.push({ group: 'edges', data: { id: `${e.source}>${e.target}`, source: e.source, target: e.target } });
+  for (const e of drawn.edges) elements.push({ group: 'edges', data: { id: `${e.source}>${e.target}`, source: e.source, target: e.target } });
 
   const cy = cytoscape({
     container,
@@ -110,5 +114,5 @@ export function drawLineage(container: HTMLElement, data: LineageGraphData, hand
   };
   cy.one('render', laidOut);
   requestAnimationFrame(() => requestAnimationFrame(laidOut));
-  return { cy, layout, destroy: () => cy.destroy() };
+  return { cy, layout, drawnNodes: drawn.nodes.length, destroy: () => cy.destroy() };
 }

@@ -20,6 +20,24 @@ export function layoutFor(nodeCount: number): 'dagre' | 'layered' {
   return nodeCount <= DAGRE_MAX_NODES ? 'dagre' : 'layered';
 }
 
+/**
+ * A big graph is drawn without its pipeline nodes (half the elements to lay out and draw): each
+ * source -> pipeline -> target becomes source -> target; an address keeps its writer's status.
+ */
+export function withoutPipelines(data: Pick<LineageGraphData, 'nodes' | 'edges'>): Pick<LineageGraphData, 'nodes' | 'edges'> {
+  const pipelines = new Set(data.nodes.filter((n) => n.kind === 'pipeline').map((n) => n.id));
+  const into = new Map<string, string[]>();
+  const outOf = new Map<string, string[]>();
+  const push = (map: Map<string, string[]>, key: string, value: string) => (map.get(key) ?? map.set(key, []).get(key)!).push(value);
+  for (const e of data.edges) {
+    if (pipelines.has(e.target)) push(into, e.target, e.source);
+    else if (pipelines.has(e.source)) push(outOf, e.source, e.target);
+  }
+  const edges = new Map<string, { source: string; target: string }>();
+  for (const [p, sources] of into) for (const s of sources) for (const t of outOf.get(p) ?? []) if (s !== t) edges.set(`${s}>${t}`, { source: s, target: t });
+  return { nodes: data.nodes.filter((n) => !pipelines.has(n.id)), edges: [...edges.values()] };
+}
+
 /** The page's settings from its address (?address=&direction=&depth=), bad values replaced by the defaults. */
 export function settingsOf(search: string): { address?: string; direction: Direction; depth: number } {
   const q = new URLSearchParams(search);

@@ -3,7 +3,7 @@
 // (src/server/lineage-graph.ts: addresses and pipelines, last status and freshness per node).
 import { describe, expect, it } from 'vitest';
 import { layeredLayout } from '../../src/dashboard/layered.js';
-import { borderOf, fillOf, layoutFor, recentreAddress, settingsOf, shortLabel, summaryOf, type LineageNode } from '../../src/dashboard/lineage-view.js';
+import { borderOf, fillOf, layoutFor, recentreAddress, settingsOf, shortLabel, summaryOf, withoutPipelines, type LineageNode } from '../../src/dashboard/lineage-view.js';
 import type { FreshnessDecision } from '../../src/monitoring/freshness.js';
 import { shapeLineageView } from '../../src/server/lineage-graph.js';
 import type { LastExecution } from '../../src/store/queries.js';
@@ -91,6 +91,14 @@ describe('the lineage page view', () => {
     expect(recentreAddress(node({}))).toBe('db.schema.orders');
     expect(recentreAddress(node({ kind: 'pipeline', name: 'model.shop.orders', targets: ['db.s.orders'] }))).toBe('db.s.orders');
     expect(recentreAddress(node({ kind: 'pipeline', name: 'p', targets: [] }))).toBeUndefined();
+  });
+
+  it('folds pipelines into edges between the relations they read and write (big graphs)', () => {
+    const nodes = [node({ id: 'a:1' }), node({ id: 'a:2' }), node({ id: 'a:3' }), node({ id: 'p:1', kind: 'pipeline' }), node({ id: 'p:2', kind: 'pipeline' })];
+    // a1, a2 -> p1 -> a3; a3 -> p2 -> a3 (a self-edge, dropped); a1 -> p2 (two pipelines, one edge a1 -> a3)
+    const folded = withoutPipelines({ nodes, edges: [e('a:1', 'p:1'), e('a:2', 'p:1'), e('p:1', 'a:3'), e('a:3', 'p:2'), e('a:1', 'p:2'), e('p:2', 'a:3')] });
+    expect(folded.nodes.map((n) => n.id)).toEqual(['a:1', 'a:2', 'a:3']);
+    expect(folded.edges).toEqual([e('a:1', 'a:3'), e('a:2', 'a:3')]);
   });
 
   it('sums up the graph and says when it was cut', () => {

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, getJson } from '../api.js';
 import { Empty, ErrorBox, Loading, StatusBadge, useLoad } from '../components.js';
 import { STATUS_COLOURS, time } from '../format.js';
-import { drawLineage } from '../lineage-graph.js';
+import type { DrawnGraph } from '../lineage-graph.js';
 import {
   borderOf,
   DIRECTIONS,
@@ -23,6 +23,9 @@ import {
 import { markReady } from '../ready.js';
 import { hrefs, Link, navigate } from '../router.js';
 import './lineage.css';
+
+/** The graph's code (cytoscape, dagre) is a chunk of its own: fetched alongside the data, never by other pages. */
+const loadGraph = () => import('../lineage-graph.js');
 
 /** Nodes listed as links under the graph (the keyboard's way through it) at most. */
 const LISTED_NODES = 500;
@@ -176,33 +179,58 @@ function NodeFacts(props: { node: LineageNode; direction: Direction; depth: numb
 function Graph(props: { data: LineageGraphData; onSelect(node: LineageNode): void }): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
   const { data } = props;
-  const [layout, setLayout] = useState<string>();
+  const [layout, setLayout] = useState<{ name: string; drawnNodes: number }>();
+  const [failed, setFailed] = useState(false);
   useEffect(() => {
-    const drawn = drawLineage(box.current!, data, {
-      onTap: (node) => {
-        props.onSelect(node);
-        const to = recentreAddress(node);
-        if (to && to !== data.address) navigate(hrefs.lineage(to, data.direction, data.depth));
+    let mounted = true;
+    let drawn: DrawnGraph | undefined;
+    loadGraph().then(
+      ({ drawLineage }) => {
+        if (!mounted) return;
+        drawn = drawLineage(box.current!, data, {
+          onTap: (node) => {
+            props.onSelect(node);
+            const to = recentreAddress(node);
+            if (to && to !== data.address) navigate(hrefs.lineage(to, data.direction, data.depth));
+          },
+          onLaidOut: () => markReady('lineage'),
+        });
+        setLayout({ name: drawn.layout, drawnNodes: drawn.drawnNodes });
+        // The graph's handle for tests and the console: positions and names are on the canvas only.
+        (box.current as HTMLDivElement & { cy?: unknown }).cy = drawn.cy;
       },
-      onLaidOut: () => markReady('lineage'),
-    });
-    setLayout(drawn.layout);
-    // The graph's handle for tests and the console: positions and names are on the canvas only.
-    (box.current as HTMLDivElement & { cy?: unknown }).cy = drawn.cy;
-    return () => drawn.destroy();
+      () => {
+        if (!mounted) return;
+        setFailed(true);
+        markReady('lineage');
+      },
+    );
+    return () => {
+      mounted = false;
+      drawn?.destroy();
+    };
   }, [data]);
+  if (failed) return <p class="error" role="alert">The graph's code could not be loaded: reload the page.</p>;
   return (
+    <>
+      {layout && layout.drawnNodes < data.nodes.length && (
+        <p class="muted" data-testid="folded">
+          A big graph: its pipelines are drawn as the edges between relations (click a relation to see its neighbourhood with them); zoom in for names.
+        </p>
+      )}
     <div
       ref={box}
       class="lineage-graph"
       data-testid="lineage-graph"
       data-nodes={data.nodes.length}
       data-edges={data.edges.length}
-      data-layout={layout}
+      data-layout={layout?.name}
+      data-drawn-nodes={layout?.drawnNodes}
       data-centre={data.address ?? ''}
       role="img"
       aria-label={`Lineage graph: ${summaryOf(data)}`}
     />
+    </>
   );
 }
 
@@ -212,6 +240,8 @@ export function LineagePage(props: { search: string }): JSX.Element {
   if (address) api.set('address', address);
   const [loaded] = useLoad(api.toString(), (signal) => getJson<LineageGraphData>(`/dashboard/lineage?${api.toString()}`, signal));
   const [selected, setSelected] = useState<LineageNode>();
+  // The graph's code loads while the data does.
+  useEffect(() => void loadGraph().catch(() => undefined), []);
   const data = loaded.state === 'ok' ? loaded.data : undefined;
   const centre = data?.nodes.find((n) => n.kind === 'address' && n.name === data.address);
   const notFound = loaded.state === 'error' && loaded.error instanceof ApiFailure && loaded.error.status === 404;
