@@ -17,6 +17,9 @@ export interface LineageViewOptions {
   now?: Date;
 }
 
+/** A date as ISO 8601, or null past year 9999 (a threshold of millions of years has no due date to show). */
+const isoOrNull = (d: Date) => (Number.isFinite(d.getTime()) && d.getUTCFullYear() <= 9999 ? d.toISOString() : null);
+
 /** How bad a freshness state is, for an address written by several pipelines (the worst wins). */
 const FRESHNESS_RANK: Record<FreshnessState, number> = { stale: 4, fresh: 3, no_dml: 2, no_threshold: 1, muted: 0 };
 
@@ -57,7 +60,7 @@ export function shapeLineageView(
   const nameOf = new Map(graph.nodes.map((n) => [n.id, n.name]));
   const freshOf = (pipelineId: number) => {
     const d = freshness.get(pipelineId);
-    return d ? { state: freshnessState(d), dueBy: d.kind === 'skip' ? null : d.dueBy.toISOString() } : undefined;
+    return d ? { state: freshnessState(d), dueBy: d.kind === 'skip' ? null : isoOrNull(d.dueBy) } : undefined;
   };
 
   const nodes: LineageViewNode[] = graph.nodes.map((a) => {

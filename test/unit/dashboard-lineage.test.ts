@@ -141,6 +141,12 @@ describe('shapeLineageView', () => {
     expect(view.nodes.find((n) => n.id === 'a:2')).toMatchObject({ status: null, freshness: null, writers: ['p'] });
   });
 
+  it('gives no due date past year 9999 (a huge threshold), rather than one the API cannot answer', () => {
+    const far: FreshnessDecision = { kind: 'fresh', lastDml: new Date('2026-12-01T00:00:00Z'), dueBy: new Date(Date.UTC(20000, 0, 1)), threshold: { number: 18000, datepart: 'year', usedChildConfig: true } };
+    const view = shapeLineageView({ nodes: [address(1, 'a'), address(2, 'b')], edges: [edge(1, 2, 5, 'p')] }, [], [], new Map([[5, far]]));
+    expect(view.nodes.find((n) => n.id === 'p:5')).toMatchObject({ freshness: 'fresh', dueBy: null });
+  });
+
   it("shows the run of an address's writer whose sources are outside the graph (at its depth), without drawing that writer", () => {
     const view = shapeLineageView(
       { nodes: [address(1, 'edge_of_graph'), address(2, 'b')], edges: [edge(1, 2, 5, 'p')] },
