@@ -1,5 +1,5 @@
 // How the dashboard writes times, durations, counts and statuses.
-import type { ExecutionStatus } from './api.js';
+import type { ExecutionStatus } from '../api-client.js';
 
 export function duration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined) return '–';

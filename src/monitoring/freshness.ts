@@ -64,24 +64,42 @@ interface CandidateRow {
   muted: boolean;
 }
 
-/** Run the freshness check now over every pipeline; log and return the new stale findings. */
-export async function runFreshnessCheck(pool: Pool, now = new Date()): Promise<FreshnessReport> {
-  const candidates = await pool.query<CandidateRow>(
+/** Every pipeline's freshness inputs, or only those of the pipelines with these ids. */
+function freshnessCandidates(pool: Pool, pipelineIds?: readonly number[]) {
+  return pool.query<CandidateRow>(
     `SELECT p.id, p.name,
             greatest(p.last_target_insert, p.last_target_update, p.last_target_soft_delete) AS last_dml,
             greatest(p.last_target_insert, p.last_target_update, p.last_target_soft_delete)::text AS last_dml_text,
             p.freshness_number AS own_number, p.freshness_datepart AS own_datepart,
             t.freshness_number AS type_number, t.freshness_datepart AS type_datepart,
             (p.mute_freshness_check OR t.mute_freshness_check) AS muted
-     FROM pipeline p JOIN pipeline_type t ON t.id = p.pipeline_type_id`,
+     FROM pipeline p JOIN pipeline_type t ON t.id = p.pipeline_type_id
+     WHERE $1::int[] IS NULL OR p.id = ANY($1::int[])`,
+    [pipelineIds ?? null],
   );
+}
+
+function decideCandidate(row: CandidateRow, now: Date): FreshnessDecision {
+  return decideFreshness(
+    { lastDml: row.last_dml, own: { number: row.own_number, datepart: row.own_datepart }, type: { number: row.type_number, datepart: row.type_datepart }, muted: row.muted },
+    now,
+  );
+}
+
+/** The freshness decision of each pipeline named by id, now (read only: nothing is logged). */
+export async function freshnessOf(pool: Pool, pipelineIds: readonly number[], now = new Date()): Promise<Map<number, FreshnessDecision>> {
+  if (pipelineIds.length === 0) return new Map();
+  const candidates = await freshnessCandidates(pool, pipelineIds);
+  return new Map(candidates.rows.map((row) => [row.id, decideCandidate(row, now)]));
+}
+
+/** Run the freshness check now over every pipeline; log and return the new stale findings. */
+export async function runFreshnessCheck(pool: Pool, now = new Date()): Promise<FreshnessReport> {
+  const candidates = await freshnessCandidates(pool);
   let skipped = 0;
   const stale: Array<{ row: CandidateRow; decision: FreshnessEvaluation }> = [];
   for (const row of candidates.rows) {
-    const decision = decideFreshness(
-      { lastDml: row.last_dml, own: { number: row.own_number, datepart: row.own_datepart }, type: { number: row.type_number, datepart: row.type_datepart }, muted: row.muted },
-      now,
-    );
+    const decision = decideCandidate(row, now);
     if (decision.kind === 'skip') skipped++;
     else if (decision.kind === 'stale') stale.push({ row, decision });
   }

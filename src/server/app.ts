@@ -19,6 +19,7 @@ import { dashboardDataRoutes } from './routes/dashboard-data.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
 import { buildEventRoutes } from './routes/build-events.js';
+import { lineageViewRoutes } from './routes/lineage-view.js';
 import { reportingRoutes } from './routes/reporting.js';
 import { SESSION_COOKIE, uiSessionRoutes } from './routes/ui-session.js';
 
@@ -140,6 +141,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions): Promise<A
   buildEventRoutes(app, deps);
   uiSessionRoutes(app, tokens, options.auth);
   dashboardDataRoutes(app, deps);
+  lineageViewRoutes(app, deps);
   dashboardRoutes(app);
   return app;
 }

@@ -95,6 +95,30 @@ export async function lastSuccessPerPipeline(pool: Pool, pipelineNames?: string[
   return r.rows;
 }
 
+export interface LastExecution {
+  pipeline_id: number;
+  execution_id: number;
+  status: string;
+  start_date: Date;
+  end_date: Date | null;
+}
+
+/** The latest execution (by start) of each pipeline named by id; pipelines never run are left out. */
+export async function lastExecutionPerPipeline(pool: Pool, pipelineIds: readonly number[]): Promise<LastExecution[]> {
+  if (pipelineIds.length === 0) return [];
+  const r = await pool.query<LastExecution>(
+    `SELECT p.id AS pipeline_id, l.id AS execution_id, l.status, l.start_date, l.end_date
+     FROM unnest($1::int[]) AS p(id)
+     CROSS JOIN LATERAL (
+       SELECT e.id, e.status::text AS status, e.start_date, e.end_date FROM pipeline_execution e
+       WHERE e.pipeline_id = p.id
+       ORDER BY e.start_date DESC, e.id DESC LIMIT 1
+     ) l`,
+    [pipelineIds],
+  );
+  return r.rows;
+}
+
 export interface LineageRow {
   address: string;
   depth: number;

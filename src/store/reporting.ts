@@ -118,8 +118,11 @@ export interface LineageGraph {
   edges: LineageEdge[];
 }
 
-/** The addresses within `depth` hops of one address, and the lineage edges between them; undefined for an unknown address. */
-export async function lineageGraph(pool: Pool, address: string, direction: LineageDirection, depth: number): Promise<LineageGraph | undefined> {
+/**
+ * The addresses within `depth` hops of one address, and the lineage edges between them; undefined for an unknown address.
+ * `limit` keeps the nearest that many addresses (the centre first); none by default.
+ */
+export async function lineageGraph(pool: Pool, address: string, direction: LineageDirection, depth: number, limit?: number): Promise<LineageGraph | undefined> {
   const nodes = await pool.query<LineageNode>(
     `WITH center AS (
        SELECT id FROM address WHERE name = $1 OR lower(name) = lower($1) ORDER BY name = $1 DESC LIMIT 1
@@ -136,19 +139,25 @@ export async function lineageGraph(pool: Pool, address: string, direction: Linea
             min(r.up) AS upstream_depth, min(r.down) AS downstream_depth
      FROM reached r JOIN address a ON a.id = r.id JOIN address_type ty ON ty.id = a.address_type_id
      GROUP BY a.id, ty.name, ty.group_name
-     ORDER BY coalesce(min(r.up), min(r.down)), a.name`,
-    [address, direction, depth],
+     ORDER BY coalesce(min(r.up), min(r.down)), a.name
+     LIMIT $4`,
+    [address, direction, depth, limit ?? null],
   );
   if (nodes.rows.length === 0) return undefined;
-  const ids = nodes.rows.map((n) => n.id);
+  const edges = await lineageEdgesAmong(pool, nodes.rows.map((n) => n.id));
+  return { address: nodes.rows.find((n) => n.upstream_depth === 0)!.name, direction, depth, nodes: nodes.rows, edges };
+}
+
+/** The lineage edges whose both ends are among these addresses. */
+export async function lineageEdgesAmong(pool: Pool, addressIds: readonly number[]): Promise<LineageEdge[]> {
   const edges = await pool.query<LineageEdge>(
     `SELECT l.source_address_id, l.target_address_id, l.pipeline_id, p.name AS pipeline_name
      FROM address_lineage l JOIN pipeline p ON p.id = l.pipeline_id
      WHERE l.source_address_id = ANY($1::int[]) AND l.target_address_id = ANY($1::int[])
      ORDER BY l.source_address_id, l.target_address_id, p.name`,
-    [ids],
+    [addressIds],
   );
-  return { address: nodes.rows.find((n) => n.upstream_depth === 0)!.name, direction, depth, nodes: nodes.rows, edges: edges.rows };
+  return edges.rows;
 }
 
 export interface TypeFailureRate {

@@ -2,6 +2,7 @@
 // the shared Temporal dev server, a server on a free loopback port, and tokens on demand.
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
+import type { Pool } from '../../src/store/db.js';
 import { createToken, type ApiScope } from '../../src/store/tokens.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { stack, uniqueName } from './stack.js';
@@ -60,4 +61,11 @@ export async function startTestApi(options: { auth?: 'tokens' | 'none'; rateLimi
       await db.drop();
     },
   };
+}
+
+/** The API and dashboard on a free loopback port, without auth, over this pool (the caller closes both). */
+export function startLoopbackServer(pool: Pool): Promise<RunningServer> {
+  const s = stack();
+  const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: s.databaseUrl });
+  return startServer(config, { host: '127.0.0.1', port: 0, pool, noAuth: true });
 }

@@ -7,9 +7,12 @@ import { ApiFailure, getJson, watchBuild, type BuildDetail } from '../api.js';
 import { failuresOf, nodeViews, orderNodes, progressOf, rerunCommand, consumerUrl, type NodeView } from '../build-view.js';
 import { Empty, ErrorBox, Loading, StatusBadge } from '../components.js';
 import { count, duration, time } from '../format.js';
-import { Gantt, type GanttBar } from '../gantt.js';
+import type { Gantt as GanttChart, GanttBar } from '../gantt.js';
 import { markReady } from '../ready.js';
 import { hrefs, Link } from '../router.js';
+
+/** The timeline's code (echarts) is a chunk of its own: fetched alongside the build's data, never by other pages. */
+const loadGantt = () => import('../gantt.js').then((m) => m.Gantt);
 
 /** Rows drawn at first: a 3,500-node build's table waits for "show all". */
 const FIRST_ROWS = 500;
@@ -56,6 +59,17 @@ export function BuildPage(props: { buildId: string }): JSX.Element {
   const [selected, setSelected] = useState<string>();
   const [showAll, setShowAll] = useState(false);
   const firstSeen = useRef(new Map<string, number>());
+  const [Gantt, setGantt] = useState<{ chart?: typeof GanttChart; failed?: boolean }>({});
+  useEffect(() => {
+    let mounted = true;
+    loadGantt().then(
+      (chart) => mounted && setGantt({ chart }),
+      () => mounted && setGantt({ failed: true }),
+    );
+    return () => {
+      mounted = false;
+    };
+  }, []);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -94,9 +108,11 @@ export function BuildPage(props: { buildId: string }): JSX.Element {
         .map((n) => ({ uniqueId: n.uniqueId, lane: n.thread ?? (n.status === 'running' ? 'running' : 'other'), startMs: n.startMs!, endMs: n.endMs!, status: n.status, detail: n.tests.length ? `${n.tests.length} tests, ${n.tests.filter((t) => t.status !== 'pass' && t.status !== 'success').length} not passed` : n.resourceType })),
     [nodes],
   );
+  // Ready once the build and its timeline are drawn (the chart's code may arrive after the data).
+  const timelineSettled = bars.length === 0 || Gantt.chart !== undefined || Gantt.failed === true;
   useEffect(() => {
-    if (build) markReady('build');
-  }, [build]);
+    if (build && timelineSettled) markReady('build');
+  }, [build, timelineSettled]);
 
   if (loaded.state === 'loading') return <Loading what={`build ${props.buildId}`} />;
   if (loaded.state === 'error') {
@@ -166,7 +182,15 @@ export function BuildPage(props: { buildId: string }): JSX.Element {
       )}
 
       <h2>Timeline</h2>
-      {bars.length > 0 ? <Gantt bars={bars} onSelect={(id) => { setSelected(id); setShowAll(true); document.getElementById(`node-${id}`)?.scrollIntoView({ block: 'center' }); }} /> : <p class="muted">No node has started yet.</p>}
+      {bars.length === 0 ? (
+        <p class="muted">No node has started yet.</p>
+      ) : Gantt.chart ? (
+        <Gantt.chart bars={bars} onSelect={(id) => { setSelected(id); setShowAll(true); document.getElementById(`node-${id}`)?.scrollIntoView({ block: 'center' }); }} />
+      ) : Gantt.failed ? (
+        <p class="error" role="alert">The timeline's code could not be loaded: reload the page.</p>
+      ) : (
+        <Loading what="timeline" />
+      )}
 
       <h2>Nodes ({total})</h2>
       {nodes.length === 0 ? (
