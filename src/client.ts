@@ -39,6 +39,9 @@ export async function startBuild(
   const handle = await client.workflow.start(BUILD_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue,
     workflowId: buildWorkflowId(buildId),
+    // A build id names one build, ever (within the namespace's retention): a reused one would
+    // have its reports meet the earlier build's closed consumers of the same ids.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
     args: [withId],
     ...(options.trigger !== undefined ? { memo: triggerMemo(options.trigger) } : {}),
     typedSearchAttributes: [

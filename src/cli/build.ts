@@ -1,5 +1,6 @@
 // `watcher build` and `watcher status`: start a build, follow it live, print the per-node table.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BuildInputRaw } from '../contracts/build-input.js';
 import { progressQuery, type BuildProgress } from '../contracts/messages.js';
 import { buildWorkflowId } from '../contracts/names.js';
@@ -43,6 +44,10 @@ export async function buildCommand(client: Client, config: WatcherConfig, raw: B
   } catch (err) {
     if (err instanceof InvalidInputError) {
       console.error(`watcher: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      console.error(`watcher: buildId: build ${raw.buildId ?? ''} already exists (workflow ${err.workflowId}); pick another buildId`);
       return 1;
     }
     throw err;
