@@ -24,6 +24,8 @@ export interface ActivityDeps {
   uiUrl?: string;
   /** Whether a build gives its node pipelines the default anomaly rules they lack (default true; WATCHER_DBT_DEFAULT_ANOMALY_RULES). */
   dbtDefaultAnomalyRules?: boolean;
+  /** The largest plan a build may have, in bytes of JSON (default MAX_PLAN_BYTES; tests set it low). */
+  maxPlanBytes?: number;
   /** Alert channels; loaded from the worker's environment on first use when absent. */
   notifier?: Notifier;
 }

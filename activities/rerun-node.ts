@@ -1,8 +1,9 @@
 // A retried consumer's own run: `dbt build --select <its exact selector>` with the build's
 // flags. It runs the node and the tests that belong to it, nothing else.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { RerunFlags } from '../src/contracts/build-input.js';
-import type { DbtNodeResult, NodeReport } from '../src/contracts/messages.js';
+import { rerunFlagsQuery, type DbtNodeResult, type NodeReport } from '../src/contracts/messages.js';
+import { FailureTypes } from '../src/contracts/status.js';
 import { rerunArgs } from '../src/dbt/command.js';
 import { DbtRun } from '../src/dbt/dbt-run.js';
 import { prepareInvocationPaths } from '../src/dbt/invocation.js';
@@ -17,7 +18,10 @@ export interface RerunNodeInput {
   selector: string;
   /** The node's tests in the build; the report keeps those this rerun ran. */
   tests: string[];
-  flags: RerunFlags;
+  /** The build's dbt flags; or, with `flagsFrom`, asked of the node group that has them. */
+  flags?: RerunFlags;
+  /** The node group's workflow ID (its `rerunFlags` query), when the consumer does not carry the flags. */
+  flagsFrom?: string;
   /** The consumer's attempt, to keep each rerun's artifacts apart. */
   attempt: number;
 }
@@ -30,7 +34,8 @@ export interface RerunNodeResult {
   exitCode: number | null;
 }
 
-export async function rerunNode(deps: ActivityDeps, input: RerunNodeInput): Promise<RerunNodeResult> {
+export async function rerunNode(deps: ActivityDeps, rerun: RerunNodeInput): Promise<RerunNodeResult> {
+  const input = { ...rerun, flags: await rerunFlagsOf(deps, rerun) };
   assertProjectDir(input.flags.projectDir);
   const ctx = Context.current();
   const activityAttempt = ctx.info.attempt;
@@ -76,4 +81,11 @@ export async function rerunNode(deps: ActivityDeps, input: RerunNodeInput): Prom
     report.retryable = !failed;
   }
   return { report, invocationId, nodesRun: [...results.keys()], exitCode: exit.code };
+}
+
+/** The consumer's own flags, or its node group's (a query: the group is open while its consumers run). */
+async function rerunFlagsOf(deps: ActivityDeps, input: RerunNodeInput): Promise<RerunFlags> {
+  if (input.flags) return input.flags;
+  if (!input.flagsFrom) throw ApplicationFailure.nonRetryable(`rerun of ${input.uniqueId}: no dbt flags and no node group to ask for them`, FailureTypes.invalidInput);
+  return deps.client.workflow.getHandle(input.flagsFrom).query(rerunFlagsQuery);
 }

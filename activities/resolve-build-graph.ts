@@ -1,10 +1,12 @@
 // Resolve the build's selected graph once, with dbt's own selection (`dbt ls`) and manifest.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import path from 'node:path';
 import { planBuild } from '../src/build/plan.js';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { BuildPlan } from '../src/contracts/messages.js';
+import { jsonBytes, MAX_PLAN_BYTES, planTooLargeMessage } from '../src/contracts/payload-size.js';
+import { FailureTypes } from '../src/contracts/status.js';
 import { readManifest } from '../src/dbt/artifacts.js';
 import { listArgs } from '../src/dbt/command.js';
 import { DbtRun } from '../src/dbt/dbt-run.js';
@@ -42,7 +44,12 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
 
   const manifest = await readManifest(paths.targetPath);
   if (!manifest) throw new Error(`dbt ls did not write ${path.join(paths.targetPath, 'manifest.json')}`);
-  return { ...planBuild(manifest, selected), targetKey: targetKeyOf(input) };
+  const plan: BuildPlan = { ...planBuild(manifest, selected), targetKey: targetKeyOf(input) };
+  // A plan over Temporal's payload limit would fail the build's workflow task again and again: refuse it, saying why.
+  const maxBytes = deps.maxPlanBytes ?? MAX_PLAN_BYTES;
+  const bytes = jsonBytes(plan);
+  if (bytes > maxBytes) throw ApplicationFailure.nonRetryable(planTooLargeMessage(plan.nodes.length, bytes, maxBytes), FailureTypes.planTooLarge);
+  return plan;
 }
 
 /**

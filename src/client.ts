@@ -1,5 +1,5 @@
 // Drive Watcher from TypeScript: start a build, follow it, read its per-node summary.
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, ChildWorkflowFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { parseBuildInput, type BuildInput, type BuildInputRaw } from './contracts/build-input.js';
 import { progressQuery, type BuildProgress } from './contracts/messages.js';
 import { BUILD_WORKFLOW_TYPE, buildWorkflowId, SearchAttributes } from './contracts/names.js';
@@ -68,10 +68,17 @@ export async function waitForBuild(handle: WorkflowHandle): Promise<BuildResult>
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
       const cause = err.cause;
-      return { ok: false, progress: buildProgressOfFailure(cause), error: cause?.message ?? err.message };
+      return { ok: false, progress: buildProgressOfFailure(cause), error: (cause && reasonOf(cause)) ?? err.message };
     }
     throw err;
   }
+}
+
+/** A failed activity or child says only that it failed ("Activity task failed"): its cause says why. */
+function reasonOf(failure: Error): string {
+  let reason: Error = failure;
+  while ((reason instanceof ActivityFailure || reason instanceof ChildWorkflowFailure) && reason.cause) reason = reason.cause;
+  return reason.message;
 }
 
 export async function queryProgress(client: Client, buildId: string): Promise<BuildProgress> {

@@ -78,6 +78,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     keepBuildDirs: options.activityDeps?.keepBuildDirs ?? keepBuildDirsFromEnv(),
     store: options.activityDeps?.store,
     uiUrl: options.activityDeps?.uiUrl || undefined,
+    maxPlanBytes: options.activityDeps?.maxPlanBytes,
     // Read now, so a value that does not parse stops the worker at start, naming the variable.
     dbtDefaultAnomalyRules: options.activityDeps?.dbtDefaultAnomalyRules ?? dbtDefaultAnomalyRules(),
     // Read now, so a webhook URL that does not parse stops the worker at start, naming the variable.

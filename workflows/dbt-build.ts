@@ -31,7 +31,6 @@ import {
   type PlannedNode,
 } from '../src/contracts/messages.js';
 import { BUILD_ID_PATTERN, buildAlertsWorkflowId, nodeGroupWorkflowId, SearchAttributes, sourceFreshnessAlertsWorkflowId, targetGuardWorkflowId } from '../src/contracts/names.js';
-import type { NodeInputRaw } from '../src/contracts/node-input.js';
 import { isStaleSource, skippedNodesBySource, type StaleSkip } from '../src/contracts/source-freshness.js';
 import {
   buildFailure,
@@ -58,7 +57,8 @@ import {
 } from '../src/recording/records.js';
 import type { Alert } from '../src/monitoring/alerts.js';
 import { dbtBuildAlerts } from './build-alerts.js';
-import { dbtNodeGroup, type NodeGroupInput } from './dbt-node-group.js';
+import { dbtNodeGroup, PAYLOAD_BYTES_PATCH, type NodeGroupInput } from './dbt-node-group.js';
+import { jsonBytes, PAYLOAD_BUDGET_BYTES, piecesOf, TASK_BUDGET_BYTES } from '../src/contracts/payload-size.js';
 import { deliverAlerts } from './send-alerts.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
@@ -590,11 +590,17 @@ async function lockTarget(plan: BuildPlan, input: BuildInput): Promise<ChildWork
   }
 }
 
-/** Consumers go to node groups of at most `groupSize` (each group starts and watches its own). */
+/**
+ * Consumers go to node groups of at most `groupSize` (each group starts and watches its own).
+ * With the payload patch, a group's input also stays under PAYLOAD_BUDGET_BYTES (the build's dbt
+ * flags go in it once, not once per consumer), and the groups are started in workflow tasks of at
+ * most TASK_BUDGET_BYTES of inputs: a project of any size or vars never meets Temporal's payload limits.
+ */
 async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan, buildKey?: string): Promise<Array<ChildWorkflowHandle<typeof dbtNodeGroup>>> {
+  const byBytes = patched(PAYLOAD_BYTES_PATCH);
   const rerun = rerunFlagsOf(input);
   const consumers: NodeGroupInput['consumers'] = plan.nodes.map((node) => {
-    const nodeInput: NodeInputRaw = {
+    const nodeInput: NodeGroupInput['consumers'][number]['input'] = {
       buildId,
       node: {
         uniqueId: node.uniqueId,
@@ -612,32 +618,36 @@ async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan, 
         ...(buildKey !== undefined && node.config?.mute_timeliness_check ? { muteTimeliness: true } : {}),
       },
       ...(buildKey !== undefined ? { buildKey } : {}),
-      rerun,
+      ...(byBytes ? {} : { rerun }),
       waitTimeoutSeconds: BUILD_WAIT_SECONDS,
     };
     return { input: nodeInput, staticSummary: `${node.resourceType} ${node.packageName}.${node.name}`, staticDetails: describeNode(buildId, node) };
   });
-  const groups = Math.ceil(consumers.length / input.groupSize);
-  const size = Math.ceil(consumers.length / groups); // even groups
-  return Promise.all(
-    Array.from({ length: groups }, (_, g) =>
-      startChild(dbtNodeGroup, {
-        workflowId: nodeGroupWorkflowId(buildId, g + 1),
-        args: [
-          {
-            buildId,
-            buildWorkflowId: workflowInfo().workflowId,
-            group: g + 1,
-            groups,
-            consumers: consumers.slice(g * size, (g + 1) * size),
-            retry: { maximumAttempts: input.nodeRetries + 1, initialIntervalMs: input.nodeRetryDelaySeconds * 1000 },
-          },
-        ],
-        parentClosePolicy: ParentClosePolicy.TERMINATE,
-        staticSummary: `nodes of build ${buildId}: group ${g + 1} of ${groups}`,
-      }),
-    ),
-  );
+  const count = Math.ceil(consumers.length / input.groupSize);
+  const size = Math.ceil(consumers.length / count); // even groups
+  const members = byBytes
+    ? piecesOf(consumers, size, PAYLOAD_BUDGET_BYTES - jsonBytes(rerun), jsonBytes)
+    : Array.from({ length: count }, (_, g) => consumers.slice(g * size, (g + 1) * size));
+  const groups: NodeGroupInput[] = members.map((groupConsumers, g) => ({
+    buildId,
+    buildWorkflowId: workflowInfo().workflowId,
+    group: g + 1,
+    groups: members.length,
+    consumers: groupConsumers,
+    ...(byBytes ? { rerun } : {}),
+    retry: { maximumAttempts: input.nodeRetries + 1, initialIntervalMs: input.nodeRetryDelaySeconds * 1000 },
+  }));
+  const start = (group: NodeGroupInput) =>
+    startChild(dbtNodeGroup, {
+      workflowId: nodeGroupWorkflowId(buildId, group.group),
+      args: [group],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      staticSummary: `nodes of build ${buildId}: group ${group.group} of ${group.groups}`,
+    });
+  if (!byBytes) return Promise.all(groups.map(start));
+  const handles: Array<ChildWorkflowHandle<typeof dbtNodeGroup>> = [];
+  for (const chunk of piecesOf(groups, groups.length, TASK_BUDGET_BYTES, jsonBytes)) handles.push(...(await Promise.all(chunk.map(start))));
+  return handles;
 }
 
 function applyEnd(p: NodeProgress, end: NodeEnd): void {

@@ -9,22 +9,35 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
+  setHandler,
   sleep,
   startChild,
+  workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import { nodesEndedSignal, type NodeEnd, type NodeOutcome } from '../src/contracts/messages.js';
+import type { RerunFlags } from '../src/contracts/build-input.js';
+import { nodesEndedSignal, rerunFlagsQuery, type NodeEnd, type NodeOutcome } from '../src/contracts/messages.js';
 import { nodeWorkflowId, SearchAttributes } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
-import { FailuresNotRetried, nodeOutcomeOfFailure, statusOfFailureWithoutOutcome } from '../src/contracts/status.js';
+import { jsonBytes, PAYLOAD_BUDGET_BYTES, piecesOf, TASK_BUDGET_BYTES } from '../src/contracts/payload-size.js';
+import { FailuresNotRetried, FailureTypes, nodeOutcomeOfFailure, statusOfFailureWithoutOutcome } from '../src/contracts/status.js';
 import { dbtNode } from './dbt-node.js';
 
-/** startChild calls per workflow task: quick, and far under the 4 MB task-completion limit. */
+/** startChild calls per workflow task (and at most TASK_BUDGET_BYTES of their inputs, under the 4 MB task limit). */
 const START_CHUNK = 100;
-/** Node ends per signal to the build (each carries an outcome of a few KB at most). */
+/** Node ends per signal to the build (and at most PAYLOAD_BUDGET_BYTES of them, under the 2 MB payload limit). */
 const REPORT_BATCH = 200;
+/**
+ * The patch that cut starts and reports by bytes as well as by count, and made a report that is
+ * too large alone go without its outcome. Histories from before it replay with their counts.
+ */
+export const PAYLOAD_BYTES_PATCH = 'payload-bytes';
+/** The most a single node end may weigh in a report; a larger one goes without its outcome. */
+const MAX_END_BYTES = PAYLOAD_BUDGET_BYTES / 2;
 /**
  * At most one report per second, and at most this many before the last: the build receives
  * at most ~400 signals per group, far under Temporal's 10,000 signals per workflow even for
@@ -38,13 +51,22 @@ export interface NodeGroupInput {
   buildWorkflowId: string;
   group: number;
   groups: number;
-  /** Ready-made inputs of this group's consumers. */
-  consumers: Array<{ input: NodeInputRaw; staticSummary: string; staticDetails: string }>;
+  /**
+   * Ready-made inputs of this group's consumers, without the build's dbt flags when `rerun` has
+   * them: the flags (vars up to 64 KiB) are in the group's input once, not once per consumer.
+   */
+  consumers: Array<{ input: GroupedNodeInput; staticSummary: string; staticDetails: string }>;
+  /** The build's dbt flags for every consumer's single-node rerun (inputs from before it carry them per consumer). */
+  rerun?: RerunFlags;
   retry: { maximumAttempts: number; initialIntervalMs: number };
 }
 
+/** A consumer's input as a group carries it: with the build's flags, or without them when the group has them. */
+export type GroupedNodeInput = NodeInputRaw;
+
 export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: number }> {
   const build = getExternalWorkflowHandle(input.buildWorkflowId);
+  const byBytes = patched(PAYLOAD_BYTES_PATCH);
   const pending: NodeEnd[] = [];
   let ended = 0;
   let allEnded = false;
@@ -55,7 +77,9 @@ export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: numb
       await condition(() => pending.length > 0 || allEnded);
       if (pending.length === 0) return;
       while (pending.length > 0) {
-        await build.signal(nodesEndedSignal, pending.splice(0, REPORT_BATCH)).catch(() => undefined); // the build is gone: nobody left to tell
+        const batch = byBytes ? piecesOf(pending, REPORT_BATCH, PAYLOAD_BUDGET_BYTES, jsonBytes)[0]! : pending.slice(0, REPORT_BATCH);
+        pending.splice(0, batch.length);
+        await build.signal(nodesEndedSignal, batch).catch(() => undefined); // the build is gone: nobody left to tell
         sent++;
       }
       if (!allEnded && sent < MAX_INTERIM_REPORTS) await sleep(REPORT_INTERVAL_MS);
@@ -64,9 +88,15 @@ export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: numb
   });
   setCurrentDetails(`Nodes of build \`${input.buildWorkflowId}\`: group ${input.group} of ${input.groups}, ${input.consumers.length} consumers`);
 
+  // The build's dbt flags, for consumers that rerun their node: asked of this group, not carried by each.
+  const rerun = input.rerun;
+  if (rerun) setHandler(rerunFlagsQuery, () => rerun);
+  const consumers = input.consumers.map((c) => ({ ...c, input: withRerunFlags(c.input, rerun !== undefined) }));
+  const chunks = byBytes
+    ? piecesOf(consumers, START_CHUNK, TASK_BUDGET_BYTES, (c) => jsonBytes(c.input) + jsonBytes(c.staticDetails))
+    : Array.from({ length: Math.ceil(consumers.length / START_CHUNK) }, (_, i) => consumers.slice(i * START_CHUNK, (i + 1) * START_CHUNK));
   const started: Array<{ uniqueId: string; handle: ChildWorkflowHandle<typeof dbtNode> }> = [];
-  for (let i = 0; i < input.consumers.length; i += START_CHUNK) {
-    const chunk = input.consumers.slice(i, i + START_CHUNK);
+  for (const chunk of chunks) {
     const handles = await Promise.all(
       chunk.map(({ input: nodeInput, staticSummary, staticDetails }) =>
         startChild(dbtNode, {
@@ -103,7 +133,7 @@ export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: numb
           (err) => endOfFailure(uniqueId, err),
         )
         .then((end) => {
-          pending.push(end);
+          pending.push(byBytes ? withinReportBudget(end) : end);
           ended++;
         }),
     ),
@@ -111,6 +141,24 @@ export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: numb
   allEnded = true;
   await reporting;
   return { ended };
+}
+
+/** A consumer's input: with its own flags (inputs from before the group had them), or this group's workflow ID to ask for them. */
+function withRerunFlags(nodeInput: GroupedNodeInput, groupHasFlags: boolean): NodeInputRaw {
+  if (nodeInput.rerun || nodeInput.rerunFlagsFrom) return nodeInput;
+  if (!groupHasFlags) throw ApplicationFailure.nonRetryable(`the node group's input has no dbt flags for ${nodeInput.node.uniqueId} (rerun)`, FailureTypes.invalidInput);
+  return { ...nodeInput, rerunFlagsFrom: workflowInfo().workflowId };
+}
+
+/**
+ * A node end too large for a report (dbt messages of megabytes, thousands of tests) goes without
+ * its outcome: the build still learns how the node ended, and records it from that.
+ */
+function withinReportBudget(end: NodeEnd): NodeEnd {
+  if (!end.outcome || jsonBytes(end) <= MAX_END_BYTES) return end;
+  log.warn(`the outcome of ${end.uniqueId} is too large to report (${jsonBytes(end)} bytes): the build gets its status only`);
+  const { outcome: _outcome, ...slim } = end;
+  return { ...slim, message: slim.message === undefined ? undefined : slim.message.slice(0, 4000) };
 }
 
 function endOfOutcome(outcome: NodeOutcome): NodeEnd {

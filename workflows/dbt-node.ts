@@ -134,7 +134,7 @@ export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
         uniqueId: node.uniqueId,
         selector: node.selector,
         tests: node.tests,
-        flags: input.rerun,
+        ...(input.rerun ? { flags: input.rerun } : { flagsFrom: input.rerunFlagsFrom }),
         attempt,
       });
       report = result.report;

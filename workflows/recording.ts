@@ -2,12 +2,15 @@
 // batches as consumers end (at most one batch in flight; whatever arrives meanwhile forms the
 // next batch), then the root's end. Recording activities retry until Postgres answers, so a
 // database outage delays the records, never the dbt build or the consumers.
-import { CancellationScope, log, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { RecordBuildStartInput, RecordBuildStartResult, WatcherActivities } from '../activities/index.js';
 import { FailuresNotRetried } from '../src/contracts/status.js';
 import { RECORDING_ATTEMPT_SECONDS, RECORDING_GIVE_UP_SECONDS } from '../src/contracts/timeouts.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
+import { jsonBytes, PAYLOAD_BUDGET_BYTES, piecesOf } from '../src/contracts/payload-size.js';
+import { PAYLOAD_BYTES_PATCH } from './dbt-node-group.js';
 
+/** Records per recording activity (and, with the payload patch, at most PAYLOAD_BUDGET_BYTES of them). */
 const MAX_BATCH = 500;
 
 const { recordBuildStart, recordExecutions } = proxyActivities<WatcherActivities>({
@@ -48,7 +51,8 @@ export class BuildRecording {
 
   private kick(): void {
     if (this.inFlight || this.pending.length === 0 || !this.started) return;
-    const batch = this.pending.splice(0, MAX_BATCH);
+    const batch = patched(PAYLOAD_BYTES_PATCH) ? piecesOf(this.pending, MAX_BATCH, PAYLOAD_BUDGET_BYTES, jsonBytes)[0]! : this.pending.slice(0, MAX_BATCH);
+    this.pending.splice(0, batch.length);
     this.inFlight = this.started
       .then(async (start) => {
         // Without a root (no metadata database, or a recording bug) there is nothing to hang nodes on.

@@ -1,6 +1,7 @@
 // Shared message definitions: what flows between the build activity, the producer and the
 // consumers. Workflow-safe (no Node built-ins).
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { RerunFlags } from './build-input.js';
 import type { NodeConfig } from './node-config.js';
 import type { SourceFreshnessSummary } from './source-freshness.js';
 import type { NodeStatus, ResultStatus } from './status.js';
@@ -197,3 +198,9 @@ export interface BuildProgress {
   counts: Partial<Record<NodeStatus, number>>;
 }
 export const progressQuery = defineQuery<BuildProgress>('progress');
+
+/**
+ * A node group's answer: the build's dbt flags for its consumers' single-node reruns. Consumers
+ * ask for them (through their rerun activity) instead of each carrying vars of up to 64 KiB.
+ */
+export const rerunFlagsQuery = defineQuery<RerunFlags>('rerunFlags');

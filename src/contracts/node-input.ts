@@ -45,7 +45,7 @@ export const NodeInputSchema = z
      * timeliness timer's alert has the key the check would use. Without it, no timer.
      */
     buildKey: z.string().min(1).max(900).optional(),
-    /** The build's dbt flags, carried by a single-node rerun. */
+    /** The build's dbt flags, carried by a single-node rerun (or, from a node group, `rerunFlagsFrom`). */
     rerun: BuildInputSchema.pick({
       projectDir: true,
       profilesDir: true,
@@ -53,13 +53,19 @@ export const NodeInputSchema = z
       vars: true,
       fullRefresh: true,
       threads: true,
-    }),
+    }).optional(),
+    /** The node group whose `rerunFlags` query has the build's dbt flags: consumers do not each carry the vars. */
+    rerunFlagsFrom: z.string().min(1).max(1024).optional(),
     /** Bound on the wait for the build's report; past it the consumer ends `not_run`. */
     waitTimeoutSeconds: z.number().positive().max(7 * 24 * 3600),
     /** How long a retried node waits for its upstream consumers. */
     upstreamTimeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(24 * 3600),
   })
-  .strict();
+  .strict()
+  .refine((input) => (input.rerun === undefined) !== (input.rerunFlagsFrom === undefined), {
+    message: 'needs exactly one of rerun (the build\'s dbt flags) and rerunFlagsFrom (the node group that has them)',
+    path: ['rerun'],
+  });
 
 export type NodeInputRaw = z.input<typeof NodeInputSchema>;
 export type NodeInput = z.output<typeof NodeInputSchema>;

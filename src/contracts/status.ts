@@ -44,6 +44,7 @@ export const FailureTypes = {
   recording: 'RecordingError',
   buildOverlap: 'BuildOverlap',
   watermarkUnavailable: 'WatermarkUnavailable',
+  planTooLarge: 'PlanTooLarge',
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
 

@@ -10,12 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateProject, type GeneratedProject } from '../../bench/lib/generate-project.js';
 import { startBuild, waitForBuild, type BuildResult } from '../../src/client.js';
 import { buildWorkflowId, nodeGroupWorkflowId } from '../../src/contracts/names.js';
+import { largestEventOf } from '../support/payloads.js';
 import { connectTestClient, stack, uniqueName } from '../support/stack.js';
 
 const MODELS = 1000;
 const GROUP_SIZE = 500;
 const HISTORY_EVENTS_LIMIT = 51_200;
 const HISTORY_BYTES_LIMIT = 50 * 1024 * 1024;
+/** Temporal's limit on one payload (blob): every input, result and signal must stay under it. */
+const PAYLOAD_BYTES_LIMIT = 2 * 1024 * 1024;
+/** 60 KiB of vars (of the 64 KiB the input allows; strings of at most 10,000): every consumer can rerun with them. */
+const VARS_PADDING = Array.from({ length: 7 }, (_, i) => 'v'.repeat(i < 6 ? 10_000 : 60 * 1024 - 60_000));
 
 let client: Client;
 let close: () => Promise<void>;
@@ -34,7 +39,7 @@ beforeAll(async () => {
   buildId = uniqueName('scale').replace(/_/g, '-');
   const { handle } = await startBuild(
     client,
-    { projectDir: project.dir, buildId, threads: 4, nodeRetries: 0, groupSize: GROUP_SIZE, vars: { schema: uniqueName('s') } },
+    { projectDir: project.dir, buildId, threads: 4, nodeRetries: 0, groupSize: GROUP_SIZE, vars: { schema: uniqueName('s'), padding: VARS_PADDING } },
     { taskQueue: stack().taskQueue },
   );
   result = await waitForBuild(handle);
@@ -71,6 +76,10 @@ describe(`a build of ${MODELS} models`, () => {
       expect(d.status.name, id).toBe('COMPLETED');
       expect(d.historyLength, id).toBeLessThan(HISTORY_EVENTS_LIMIT / 5);
       expect(d.historySize, id).toBeLessThan(HISTORY_BYTES_LIMIT / 5);
+      const largest = await largestEventOf(client, id);
+      console.log(`${id}: ${d.historyLength} events, ${((d.historySize ?? 0) / 1024).toFixed(0)} KiB, largest event ${(largest.bytes / 1024).toFixed(0)} KiB (${largest.eventType} #${largest.eventId})`);
+      // Half of the payload limit at most: the margin for projects with more tests, meta and longer names.
+      expect(largest.bytes, `${id}: ${largest.eventType} #${largest.eventId}`).toBeLessThan(PAYLOAD_BYTES_LIMIT / 2);
     }
     // No group beyond those: none held more than GROUP_SIZE consumers.
     await expect(client.workflow.getHandle(nodeGroupWorkflowId(buildId, groups + 1)).describe()).rejects.toThrow();

@@ -44,6 +44,13 @@ describe('parseNodeInput: valid input', () => {
     expect(input.waitTimeoutSeconds).toBe(600);
   });
 
+  it("takes the build's dbt flags inline, or the node group to ask for them, and exactly one of the two", () => {
+    const { rerun, ...withoutFlags } = validRaw();
+    expect(parseNodeInput({ ...withoutFlags, rerunFlagsFrom: 'watcher/nightly-1/group-1' }).rerunFlagsFrom).toBe('watcher/nightly-1/group-1');
+    expect(problemsOf(withoutFlags)).toMatch(/rerun: needs exactly one of rerun .* and rerunFlagsFrom/);
+    expect(problemsOf({ ...withoutFlags, rerun, rerunFlagsFrom: 'watcher/nightly-1/group-1' })).toMatch(/rerun: needs exactly one of/);
+  });
+
   it("carries the build's execution key and the node's own timeliness settings, for its timer", () => {
     const raw = { ...validRaw(), buildKey: 'build:watcher/nightly-1:run-1' };
     raw.node = { ...raw.node, timeliness: { number: 30, datepart: 'minute' }, muteTimeliness: true };
