@@ -4,7 +4,7 @@ import { cleanupLogs, runCheck } from './checks.js';
 import { sendAlerts } from './alerts.js';
 import { detectBuildAnomalies, prepareBuildAlerts } from './build-alerts.js';
 import { notifyConsumers, waitForConsumers, waitForWorkflowClose } from './consumers.js';
-import { reconcileClosedBuild, recordBuildStart, recordExecutions, timelinessOf } from './record.js';
+import { reconcileClosedBuild, recordBuildStart, recordExecutions, takeBuildWatermark, timelinessOf } from './record.js';
 import { rerunNode } from './rerun-node.js';
 import { resolveBuildGraph } from './resolve-build-graph.js';
 import { runBuild } from './run-build.js';
@@ -22,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     recordBuildStart: recordBuildStart.bind(null, deps),
     reconcileClosedBuild: reconcileClosedBuild.bind(null, deps),
     recordExecutions: recordExecutions.bind(null, deps),
+    takeBuildWatermark: takeBuildWatermark.bind(null, deps),
     timelinessOf: timelinessOf.bind(null, deps),
     runCheck: runCheck.bind(null, deps),
     cleanupLogs: cleanupLogs.bind(null, deps),
@@ -38,6 +39,6 @@ export type { RunBuildInput, RunBuildResult } from './run-build.js';
 export type { CheckSourceFreshnessInput, SourceFreshnessCheck } from './source-freshness.js';
 export type { RerunNodeInput, RerunNodeResult } from './rerun-node.js';
 export type { NotifyConsumersInput, UpstreamOutcome } from './consumers.js';
-export type { RecordBuildStartInput, RecordBuildStartResult } from './record.js';
+export type { RecordBuildStartInput, RecordBuildStartResult, TakeBuildWatermarkInput } from './record.js';
 export type { SendAlertsResult } from './alerts.js';
 export type { DetectBuildAnomaliesInput, DetectBuildAnomaliesResult } from './build-alerts.js';

@@ -11,7 +11,7 @@ import { buildExecutionKey, type ExecutionRecord } from '../src/recording/record
 import { isTransientDbError, withTransaction } from '../src/store/db.js';
 import { endAbandonedBuild, ParentNotRecordedError, recordExecutions as storeExecutions } from '../src/store/executions.js';
 import { syncLineage, type PipelineLineage } from '../src/store/lineage.js';
-import { createDefaultAnomalyRules, DBT_DEFAULT_ANOMALY_METRICS, setNextWatermark, syncPipelines } from '../src/store/pipelines.js';
+import { createDefaultAnomalyRules, DBT_DEFAULT_ANOMALY_METRICS, setNextWatermark, syncPipelines, takeWatermark } from '../src/store/pipelines.js';
 import type { ActivityDeps } from './deps.js';
 
 function classify(err: unknown): never {
@@ -67,6 +67,29 @@ export async function recordBuildStart(deps: ActivityDeps, input: RecordBuildSta
   } catch (err) {
     return classify(err);
   }
+}
+
+export interface TakeBuildWatermarkInput {
+  /** The build's root execution (recorded by recordBuildStart). */
+  executionKey: string;
+  nextWatermark: string;
+}
+
+/**
+ * Once the build holds its target lock: the watermark its range starts from, read now (a build it
+ * queued behind has promoted its own by then) and recorded on the build's root execution.
+ */
+export async function takeBuildWatermark(deps: ActivityDeps, input: TakeBuildWatermarkInput): Promise<{ watermark: string | null }> {
+  const store = deps.store;
+  if (!store) throw ApplicationFailure.nonRetryable('no metadata database is configured (DATABASE_URL)', FailureTypes.recording);
+  let taken;
+  try {
+    taken = await withTransaction(store, (client) => takeWatermark(client, input.executionKey, input.nextWatermark));
+  } catch (err) {
+    return classify(err);
+  }
+  if (!taken) throw ApplicationFailure.nonRetryable(`the build's execution ${input.executionKey} is not recorded`, FailureTypes.recording);
+  return taken;
 }
 
 /**

@@ -91,6 +91,11 @@ const { checkSourceFreshness } = proxyActivities<WatcherActivities>({
 export const SOURCE_FRESHNESS_PATCH = 'watcher-source-freshness';
 /** A build given nextWatermark fails when the store cannot give it its watermark (no silent full range). */
 const WATERMARK_NEEDS_STORE_PATCH = 'watermark-needs-store';
+/**
+ * A build given nextWatermark that holds the target lock reads its watermark once it holds it (a
+ * build it queued behind has promoted its range by then), and promotes its own before it releases it.
+ */
+const WATERMARK_UNDER_LOCK_PATCH = 'watermark-under-lock';
 
 const { runBuild } = proxyActivities<WatcherActivities>({
   startToCloseTimeout: BUILD_TIMEOUT_SECONDS * 1000,
@@ -114,6 +119,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     build.watchTimeliness(recordingStarted);
     if (build.asksForWatermark()) build.useWatermark(await recordingStarted);
     if (build.locksTarget()) build.holdTarget(await build.acquireTarget(plan));
+    if (build.takesWatermarkUnderLock()) build.useWatermarkUnderLock(await build.takeWatermark());
     build.watchConsumers(await build.startConsumers(plan));
     if (build.checksSourceFreshness()) await build.alertApart(build.sourceFreshnessChecked(await build.checkSourceFreshness(plan)));
     try {
@@ -123,7 +129,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
       await build.endUnreportedConsumers(err);
     }
     await build.consumersEnded();
-    await build.releaseTarget();
+    if (!build.promotesUnderLock()) await build.releaseTarget();
   } catch (err) {
     const status = build.failed(err);
     if (build.startedConsumers()) await build.letConsumersEnd();
@@ -134,6 +140,8 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
   }
   const ending = build.ending();
   await build.finishRecording(ending.status);
+  // A build that took its watermark under the lock promotes its range before it lets the lock go.
+  if (build.promotesUnderLock()) await build.releaseTarget();
   await build.startAlerts(ending.status);
   return build.result(ending);
 }
@@ -177,6 +185,8 @@ class Build {
   private staleSkips: StaleSkip[] = [];
   /** The failed tests of each failed node, for its alert. */
   private readonly failedTests = new Map<string, FailedTest[]>();
+  /** Whether the build took its watermark under the target lock (patched), so promotes it under the lock too. */
+  private watermarkUnderLock = false;
 
   /** Before the first activity: the progress query, the groups' reports and the build's search attributes. */
   constructor(input: BuildInput) {
@@ -283,7 +293,42 @@ class Build {
         FailureTypes.watermarkUnavailable,
       );
     }
-    this.input = { ...this.input, vars: { ...this.input.vars, watcher_watermark: started?.watermark ?? null, watcher_next_watermark: this.input.nextWatermark } };
+    this.processRange(started?.watermark ?? null);
+  }
+
+  /** dbt processes (watermark, nextWatermark]. */
+  private processRange(watermark: string | null): void {
+    this.input = { ...this.input, vars: { ...this.input.vars, watcher_watermark: watermark, watcher_next_watermark: this.input.nextWatermark } };
+  }
+
+  /**
+   * After acquireTarget, before consumers start (their reruns take the build's vars): whether the
+   * build takes its watermark again, now that it holds the lock. Patched: builds recorded before
+   * run on the watermark they read at their start.
+   */
+  takesWatermarkUnderLock(): boolean {
+    this.watermarkUnderLock = this.guard !== undefined && this.asksForWatermark() && patched(WATERMARK_UNDER_LOCK_PATCH);
+    return this.watermarkUnderLock;
+  }
+
+  /** The watermark now, recorded on the build's root; without it the build fails before dbt runs. */
+  takeWatermark(): Promise<{ watermark: string | null }> {
+    return this.recording.takeWatermark({ executionKey: this.root!.key, nextWatermark: this.input.nextWatermark! }).catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      throw ApplicationFailure.nonRetryable(
+        `nextWatermark was given, but the build's watermark could not be read once it held the target: ${failureMessage(err)}; nothing was run`,
+        FailureTypes.watermarkUnavailable,
+      );
+    });
+  }
+
+  useWatermarkUnderLock({ watermark }: { watermark: string | null }): void {
+    this.processRange(watermark);
+  }
+
+  /** Whether the build keeps the target lock until its range is promoted (finishRecording). */
+  promotesUnderLock(): boolean {
+    return this.watermarkUnderLock;
   }
 
   locksTarget(): boolean {

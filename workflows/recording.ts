@@ -2,8 +2,8 @@
 // batches as consumers end (at most one batch in flight; whatever arrives meanwhile forms the
 // next batch), then the root's end. Recording activities retry until Postgres answers, so a
 // database outage delays the records, never the dbt build or the consumers.
-import { CancellationScope, log, patched, proxyActivities } from '@temporalio/workflow';
-import type { RecordBuildStartInput, RecordBuildStartResult, WatcherActivities } from '../activities/index.js';
+import { ActivityCancellationType, CancellationScope, log, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { RecordBuildStartInput, RecordBuildStartResult, TakeBuildWatermarkInput, WatcherActivities } from '../activities/index.js';
 import { FailuresNotRetried } from '../src/contracts/status.js';
 import { RECORDING_ATTEMPT_SECONDS, RECORDING_GIVE_UP_SECONDS } from '../src/contracts/timeouts.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
@@ -13,14 +13,18 @@ import { PAYLOAD_BYTES_PATCH } from './dbt-node-group.js';
 /** Records per recording activity (and, with the payload patch, at most PAYLOAD_BUDGET_BYTES of them). */
 const MAX_BATCH = 500;
 
-const { recordBuildStart, recordExecutions } = proxyActivities<WatcherActivities>({
+const RECORDING_OPTIONS: ActivityOptions = {
   // Short: an attempt lost with a dead worker is retried after this, not after minutes.
   startToCloseTimeout: RECORDING_ATTEMPT_SECONDS * 1000,
   // Bounded: a metadata database down for a day no longer holds the build's workflow open.
   scheduleToCloseTimeout: RECORDING_GIVE_UP_SECONDS * 1000,
   // Backoff, independent of the bounds above: Postgres is asked at least every 30 s while it is down.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: FailuresNotRetried.recordingActivity },
-});
+};
+const { recordBuildStart, recordExecutions } = proxyActivities<WatcherActivities>(RECORDING_OPTIONS);
+// The build waits for it, and may be canceled meanwhile: it then waits for the attempt to end (at
+// most one attempt, no retry), so nothing of the build completes after it closed.
+const { takeBuildWatermark } = proxyActivities<WatcherActivities>({ ...RECORDING_OPTIONS, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 
 export class BuildRecording {
   private started?: Promise<RecordBuildStartResult | undefined>;
@@ -37,6 +41,11 @@ export class BuildRecording {
     });
     this.kick();
     return this.started;
+  }
+
+  /** Once the build holds its target lock: the watermark its range starts from, recorded on its root. */
+  takeWatermark(input: TakeBuildWatermarkInput): Promise<{ watermark: string | null }> {
+    return takeBuildWatermark(input);
   }
 
   add(records: ExecutionRecord[]): void {

@@ -2,7 +2,7 @@
 // workflow ID is the lock: a second build cannot start it while it runs. It ends when the
 // build releases it. It outlives a build that is terminated (parent-close policy ABANDON):
 // then it holds the lock a little longer, until that build's dbt must have been stopped.
-import { CancellationScope, condition, log, patched, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, condition, log, patched, proxyActivities, setCurrentDetails, setHandler, type ActivityOptions } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities/index.js';
 import { releaseTargetSignal } from '../src/contracts/messages.js';
 import { BUILD_WAIT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, RECORDING_ATTEMPT_SECONDS } from '../src/contracts/timeouts.js';
@@ -18,11 +18,23 @@ export interface TargetGuardInput {
   drainSeconds: number;
 }
 
-const { waitForWorkflowClose } = proxyActivities<WatcherActivities>({
+const WATCH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: BUILD_WAIT_SECONDS * 1000,
   heartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS * 1000,
   retry: { maximumInterval: '1 minute' },
-});
+};
+/** The guard's watch before GUARD_WAITS_FOR_WATCH_PATCH: canceled and abandoned (TRY_CANCEL) on release. */
+const { waitForWorkflowClose: abandonedWatch } = proxyActivities<WatcherActivities>(WATCH_OPTIONS);
+/**
+ * The guard's watch: canceled on release, and waited for. The activity learns of its cancellation
+ * at its next heartbeat (at most the worker's heartbeat throttle, 5 s, later), or sees the build
+ * close first (the build closes right after releasing): either way it has ended when the guard
+ * does, so it never reports its end to a closed workflow (the server answered NotFound and the
+ * worker warned "Activity not found on completion" after every build).
+ */
+const { waitForWorkflowClose: awaitedWatch } = proxyActivities<WatcherActivities>({ ...WATCH_OPTIONS, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+/** The patch that makes the guard wait for its watch activity to end before it ends. */
+const GUARD_WAITS_FOR_WATCH_PATCH = 'guard-waits-for-watch';
 
 export async function dbtTargetGuard(holder: TargetGuardInput): Promise<void> {
   let released = false;
@@ -32,6 +44,7 @@ export async function dbtTargetGuard(holder: TargetGuardInput): Promise<void> {
   setCurrentDetails(`Held by \`${holder.buildWorkflowId}\`: ${holder.projectDir} (target ${holder.target ?? 'default'})`);
 
   let holderClosed = false;
+  const waitForWorkflowClose = patched(GUARD_WAITS_FOR_WATCH_PATCH) ? awaitedWatch : abandonedWatch;
   const watchHolder = new CancellationScope();
   const watching = watchHolder
     .run(() => waitForWorkflowClose({ workflowId: holder.buildWorkflowId }))

@@ -114,6 +114,26 @@ export async function setNextWatermark(client: PoolClient, pipelineId: number, n
 }
 
 /**
+ * Once a build holds its target lock (the build before it has promoted its range by then): the
+ * pipeline's watermark now, recorded on the build's own execution as the start of the range it
+ * processes; the pipeline's next_watermark becomes the build's again (a build queued meanwhile
+ * may have set its own). Undefined when the execution is not recorded.
+ */
+export async function takeWatermark(client: PoolClient, executionKey: string, nextWatermark: string): Promise<{ watermark: string | null } | undefined> {
+  const pipeline = await client.query<{ watermark: string | null }>(
+    `UPDATE pipeline p SET next_watermark = $2
+     FROM pipeline_execution e
+     WHERE e.execution_key = $1 AND p.id = e.pipeline_id
+     RETURNING p.watermark`,
+    [executionKey, nextWatermark],
+  );
+  const row = pipeline.rows[0];
+  if (!row) return undefined;
+  await client.query('UPDATE pipeline_execution SET watermark = $2 WHERE execution_key = $1', [executionKey, row.watermark]);
+  return { watermark: row.watermark };
+}
+
+/**
  * The metrics each dbt node pipeline gets an anomaly rule for when a build syncs it (with the
  * table's defaults, etl-watcher's: z 3, 30 days of lookback, at least 30 executions).
  */

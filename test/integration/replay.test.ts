@@ -3,14 +3,12 @@
 // Set WATCHER_RECORD_HISTORIES=1 to refresh the fixtures from this run's builds.
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeGroupWorkflowId } from '../../src/contracts/names.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
-import { connectTestClient, runShopBuild, stack } from '../support/stack.js';
+import { connectTestClient, exportHistory, runShopBuild, stack, targetGuardRunOf } from '../support/stack.js';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 
@@ -20,17 +18,6 @@ beforeAll(async () => {
   ({ client, close } = await connectTestClient());
 });
 afterAll(async () => close());
-
-/** A history as users export it: `temporal workflow show -o json`. */
-async function exportHistory(workflowId: string, runId: string): Promise<unknown> {
-  const { temporalCli, temporalAddress, namespace } = stack();
-  const { stdout } = await promisify(execFile)(
-    temporalCli,
-    ['workflow', 'show', '--address', temporalAddress, '--namespace', namespace, '--workflow-id', workflowId, '--run-id', runId, '-o', 'json'],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  return JSON.parse(stdout);
-}
 
 async function replay(histories: Array<{ workflowId: string; history: unknown }>) {
   const failures: string[] = [];
@@ -71,8 +58,11 @@ describe('replay', () => {
       const groupId = nodeGroupWorkflowId(buildId, 1);
       const group = await client.workflow.getHandle(groupId).describe();
       histories.push({ workflowId: groupId, history: await exportHistory(groupId, group.runId) });
+      // Nor does the target lock: the build's history names the run it started.
+      const guard = await targetGuardRunOf(client, buildId);
+      histories.push({ workflowId: guard.workflowId, history: await exportHistory(guard.workflowId, guard.runId) });
     }
-    expect(histories.length).toBeGreaterThanOrEqual(3 * 11);
+    expect(histories.length).toBeGreaterThanOrEqual(3 * 12);
     const { count, failures } = await replay(histories);
     expect(failures).toEqual([]);
     expect(count).toBe(histories.length);

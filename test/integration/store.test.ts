@@ -9,7 +9,7 @@ import { canonicalHash } from '../../src/store/canonical-json.js';
 import { withTransaction } from '../../src/store/db.js';
 import { ParentNotRecordedError, recordExecutions } from '../../src/store/executions.js';
 import { syncLineage, type AddressSpec } from '../../src/store/lineage.js';
-import { pipelineInputHash, setNextWatermark, syncPipelines, type PipelineSpec } from '../../src/store/pipelines.js';
+import { pipelineInputHash, setNextWatermark, syncPipelines, takeWatermark, type PipelineSpec } from '../../src/store/pipelines.js';
 import { ancestorsOf, childrenOf, currentWatermark, descendantsOf, downstreamAddresses, executionByKey, lastSuccessPerPipeline, upstreamAddresses } from '../../src/store/queries.js';
 import { migrate } from '../../src/store/migrate.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
@@ -186,6 +186,20 @@ describe('watermarks', () => {
     // A later build that asked for no range promotes nothing (not B's failed one).
     await store((c) => recordExecutions(c, [{ ...record('wmC', undefined), pipeline, promoteWatermark: true }]));
     expect(await currentWatermark(db.pool, 'dbt:wm')).toBe('2026-01-02');
+  });
+
+  it("takes a queued build's watermark when it holds the lock: what was promoted meanwhile, recorded on its execution", async () => {
+    const pipeline = { name: 'dbt:wm-take', type: 'dbt_build' };
+    const { ids } = await store((c) => syncPipelines(c, [{ ...pipeline }]));
+    // B starts (reads null, sets 0202) while A (0201) runs; A then succeeds and promotes 0201.
+    await store((c) => recordExecutions(c, [{ ...record('takeA', undefined), pipeline, nextWatermark: '2026-02-01', endDate: undefined, status: 'running' }]));
+    expect(await store((c) => setNextWatermark(c, ids.get(pipeline.name)!, '2026-02-02'))).toBeNull();
+    await store((c) => recordExecutions(c, [{ ...record('takeB', undefined), pipeline, nextWatermark: '2026-02-02', endDate: undefined, status: 'running' }]));
+    await store((c) => recordExecutions(c, [{ ...record('takeA', undefined), pipeline, promoteWatermark: true }]));
+    expect(await store((c) => takeWatermark(c, 'takeB', '2026-02-02'))).toEqual({ watermark: '2026-02-01' });
+    const rows = await db.pool.query('SELECT e.watermark, e.next_watermark, p.next_watermark AS pipeline_next FROM pipeline_execution e JOIN pipeline p ON p.id = e.pipeline_id WHERE e.execution_key = $1', ['takeB']);
+    expect(rows.rows).toEqual([{ watermark: '2026-02-01', next_watermark: '2026-02-02', pipeline_next: '2026-02-02' }]);
+    expect(await store((c) => takeWatermark(c, 'no-such-execution', '2026-02-02'))).toBeUndefined();
   });
 
   it('stamps last_target_* only for counts above zero, on success', async () => {

@@ -2,14 +2,16 @@
 // for what a build left behind (consumers, run_results.json).
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { startBuild, waitForBuild, type BuildResult } from '../../src/client.js';
 import type { BuildInputRaw } from '../../src/contracts/build-input.js';
 import type { NodeOutcome } from '../../src/contracts/messages.js';
-import { nodeWorkflowId } from '../../src/contracts/names.js';
+import { buildWorkflowId, nodeWorkflowId } from '../../src/contracts/names.js';
 import { nodeOutcomeOfFailure } from '../../src/contracts/status.js';
 import { buildWorkDir } from '../../src/dbt/invocation.js';
 import type { RunResults } from '../../src/dbt/artifacts.js';
@@ -135,4 +137,23 @@ export async function waitForWorkflow(client: Client, workflowId: string, timeou
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** The run of the target lock (dbtTargetGuard) a build started: its workflow ID is shared by every build of the target. */
+export async function targetGuardRunOf(client: Client, buildId: string): Promise<{ workflowId: string; runId: string }> {
+  const events = (await client.workflow.getHandle(buildWorkflowId(buildId)).fetchHistory()).events ?? [];
+  const started = events.map((e) => e.childWorkflowExecutionStartedEventAttributes).find((a) => a?.workflowType?.name === 'dbtTargetGuard')?.workflowExecution;
+  if (!started?.workflowId || !started.runId) throw new Error(`build ${buildId} started no target guard`);
+  return { workflowId: started.workflowId, runId: started.runId };
+}
+
+/** A history as users export it: `temporal workflow show -o json`. */
+export async function exportHistory(workflowId: string, runId: string): Promise<unknown> {
+  const { temporalCli, temporalAddress, namespace } = stack();
+  const { stdout } = await promisify(execFile)(
+    temporalCli,
+    ['workflow', 'show', '--address', temporalAddress, '--namespace', namespace, '--workflow-id', workflowId, '--run-id', runId, '-o', 'json'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout);
 }
