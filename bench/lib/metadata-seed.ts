@@ -39,6 +39,8 @@ export interface BenchStoreOptions {
   poolMax?: number;
   /** Run first when the store closes (or on Ctrl-C): e.g. stop a server that uses it. */
   beforeClose?: () => Promise<void>;
+  /** Extra Postgres settings (`-c name=value`). */
+  settings?: Record<string, string>;
 }
 
 /** A fresh, migrated embedded Postgres in a temp dir; Ctrl-C stops it and removes the data. */
@@ -66,7 +68,7 @@ export async function openBenchStore(name: string, progress: (line: string) => v
   }
   try {
     progress('starting embedded Postgres');
-    pgHandle = await startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port: await freePort(), databases: ['watcher'] });
+    pgHandle = await startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port: await freePort(), databases: ['watcher'], settings: options.settings });
     const url = pgHandle.url('watcher');
     await migrate(url);
     const open = createPool(url, { max: options.poolMax ?? 4 });

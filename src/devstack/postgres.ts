@@ -368,6 +368,8 @@ export async function startEmbeddedPostgres(
     databases: string[];
     user?: string;
     password?: string;
+    /** Extra server settings, passed as `-c name=value` (e.g. a benchmark's pg_stat_statements). */
+    settings?: Record<string, string>;
   } & BinaryOptions,
 ): Promise<EmbeddedPostgresHandle> {
   const dataDir = postgresDataDir(options.dataDir);
@@ -390,7 +392,7 @@ export async function startEmbeddedPostgres(
     },
     onError: (message: unknown) => logs.push(String(message)),
     // Loopback only, and the socket in the data dir (not /var/run/postgresql, which may not exist).
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-k', dataDir],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-k', dataDir, ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
   });
   await stopLeftoverPostmaster(dataDir);
   try {

@@ -29,8 +29,11 @@ export async function startExecution(pool: Pool, input: StartInput): Promise<Sta
   // parent, insert the execution, and its closure rows: the self row, then each ancestor of
   // the parent one level further down. The key's start is Postgres's own UTC rendering, so
   // every spelling of one instant matches.
-  const started = await pool.query<{ id: number | null; pipeline: boolean; parent: boolean }>(
-    `WITH known AS (
+  const started = await pool.query<{ id: number | null; pipeline: boolean; parent: boolean }>({
+    // Named: prepared once per connection, so Postgres parses it once, not per request (its
+    // parsing and planning took longer than running it).
+    name: 'api-start-execution',
+    text: `WITH known AS (
        SELECT EXISTS (SELECT 1 FROM pipeline WHERE id = $1) AS pipeline,
               $2::bigint IS NULL OR EXISTS (SELECT 1 FROM pipeline_execution WHERE id = $2) AS parent
      ), s AS (SELECT coalesce($3::timestamptz, now()) AS start_date),
@@ -51,8 +54,8 @@ export async function startExecution(pool: Pool, input: StartInput): Promise<Sta
        ON CONFLICT DO NOTHING
      )
      SELECT (SELECT id FROM ins) AS id, known.pipeline, known.parent FROM known`,
-    [input.pipelineId, input.parentId ?? null, input.startDate ?? null, scope, randomUUID(), input.watermark ?? null, input.nextWatermark ?? null],
-  );
+    values: [input.pipelineId, input.parentId ?? null, input.startDate ?? null, scope, randomUUID(), input.watermark ?? null, input.nextWatermark ?? null],
+  });
   const row = started.rows[0]!;
   if (!row.pipeline) return { kind: 'unknown_pipeline' };
   if (!row.parent) return { kind: 'unknown_parent' };
@@ -107,8 +110,9 @@ export async function endExecution(pool: Pool, input: EndInput): Promise<EndResu
   // end is valid and, on success, promote the pipeline's watermark and last DML times. The
   // range this execution processed is its own next_watermark when it sent one, else the
   // pipeline's (etl-watcher's only source); a missing value never erases a watermark.
-  const ended = await pool.query<{ pipeline_id: number; has_rules: boolean }>(
-    `WITH cur AS (
+  const ended = await pool.query<{ pipeline_id: number; has_rules: boolean }>({
+    name: 'api-end-execution', // prepared once per connection, as the start
+    text: `WITH cur AS (
        SELECT id, round(extract(epoch FROM $2::timestamptz - start_date), 3) AS duration
        FROM pipeline_execution
        WHERE id = $1 AND end_date IS NULL AND $2::timestamptz >= start_date
@@ -139,8 +143,8 @@ export async function endExecution(pool: Pool, input: EndInput): Promise<EndResu
      SELECT e.pipeline_id,
             $4 AND EXISTS (SELECT 1 FROM anomaly_detection_rule r WHERE r.pipeline_id = e.pipeline_id AND r.active) AS has_rules
      FROM e`,
-    [input.id, input.endDate, input.completedSuccessfully ? 'success' : 'error', input.completedSuccessfully, ...counts, metadata],
-  );
+    values: [input.id, input.endDate, input.completedSuccessfully ? 'success' : 'error', input.completedSuccessfully, ...counts, metadata],
+  });
   const row = ended.rows[0];
   if (row) return { kind: 'ended', pipelineId: row.pipeline_id, anomalies: row.has_rules ? await checkAnomalies(pool, input.id) : [] };
   const why = await explainEndNotApplied(pool, input, metadata);
