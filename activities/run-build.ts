@@ -7,6 +7,7 @@ import path from 'node:path';
 import { checkpointIndex, decodeCheckpoint, encodeCheckpoint, isCheckpoint } from '../src/build/checkpoint.js';
 import { ReportTracker, type TrackedConsumer } from '../src/build/report-tracker.js';
 import { planResume, type ResumeSelection } from '../src/build/resume.js';
+import { integerFromEnv } from '../src/config.js';
 import type { BuildInput } from '../src/contracts/build-input.js';
 import type { NodeReport } from '../src/contracts/messages.js';
 import type { StaleSkip } from '../src/contracts/source-freshness.js';
@@ -53,8 +54,9 @@ export interface RunBuildResult {
 /** Past this, a resumed build's selection goes to dbt as a YAML selector, not as arguments. */
 export const MAX_SELECTION_ARGV_BYTES = 128 * 1024;
 
-export function maxSelectionArgvBytes(): number {
-  return Number(process.env.WATCHER_MAX_SELECTION_ARGV_BYTES) || MAX_SELECTION_ARGV_BYTES;
+/** WATCHER_MAX_SELECTION_ARGV_BYTES (tests force the YAML selector with 1). */
+export function maxSelectionArgvBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return integerFromEnv('WATCHER_MAX_SELECTION_ARGV_BYTES', MAX_SELECTION_ARGV_BYTES, 1, env);
 }
 
 export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: planned, staleSkips = [] }: RunBuildInput): Promise<RunBuildResult> {

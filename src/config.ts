@@ -7,22 +7,96 @@ import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './contracts/names.js';
 import { describeZodError } from './contracts/validation.js';
 
 /** `.watcher/dev.json`: the contract between `watcher dev` and everything that talks to it. */
+const problemCheck = (problem: (v: string) => string | undefined) => (v: string, ctx: z.core.$RefinementCtx<string>) => {
+  const why = problem(v);
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+};
 export const DevStackFileSchema = z.object({
-  temporalAddress: z.string(),
-  namespace: z.string(),
-  uiUrl: z.string(),
-  databaseUrl: z.string(),
-  taskQueue: z.string(),
+  temporalAddress: z.string().superRefine(problemCheck(temporalAddressProblem)),
+  namespace: z.string().min(1, 'must not be empty'),
+  /** '' when the dev server runs without its UI. */
+  uiUrl: z.string().superRefine(problemCheck((v) => (v === '' ? undefined : httpUrlProblem(v)))),
+  databaseUrl: z.string().superRefine(problemCheck(databaseUrlProblem)),
+  taskQueue: z.string().min(1, 'must not be empty'),
   /** The HTTP API of `watcher dev` (no auth: loopback only). */
-  apiUrl: z.string().optional(),
+  apiUrl: z.string().superRefine(problemCheck(httpUrlProblem)).optional(),
   /** Connection variables for the example project's dbt profile. */
   dbtEnv: z.record(z.string(), z.string()).optional(),
   pid: z.number().optional(),
 });
 export type DevStackFile = z.infer<typeof DevStackFileSchema>;
 
+/** An environment variable's value; an empty (or blank) one counts as unset. */
+export function envValue(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** A variable that is set to something Watcher cannot use: the message names it (and, unless secret, the value). */
+export class EnvironmentError extends Error {
+  override name = 'EnvironmentError';
+}
+
+/** A decimal whole number of at least `min` ('1.5', '0x10', '1e3' and 'abc' are refused); `fallback` when unset. */
+export function integerFromEnv(name: string, fallback: number, min: number, env: NodeJS.ProcessEnv = process.env): number {
+  const value = envValue(name, env);
+  if (value === undefined) return fallback;
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new EnvironmentError(`${name} must be a whole number of ${min} or more, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+
+/** true/1/yes/on or false/0/no/off (any case); `fallback` when unset; anything else is refused. */
+export function booleanFromEnv(name: string, fallback: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = envValue(name, env);
+  if (value === undefined) return fallback;
+  const word = value.trim().toLowerCase();
+  if (TRUE.includes(word)) return true;
+  if (FALSE.includes(word)) return false;
+  throw new EnvironmentError(`${name} must be true or false (or 1/0, yes/no, on/off), not ${JSON.stringify(value)}`);
+}
+
+/** Temporal's own rule for a frontend address: 'hostname' or 'hostname:port' (no scheme). */
+const TEMPORAL_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$/;
+export function temporalAddressProblem(value: string): string | undefined {
+  return TEMPORAL_ADDRESS.test(value) ? undefined : "must be 'host' or 'host:port' (e.g. localhost:7233; no scheme)";
+}
+
+/** A URL's protocol ('http:'), undefined for text that is not a URL. */
+function protocolOf(value: string): string | undefined {
+  try {
+    return new URL(value).protocol;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An http(s) URL, e.g. the Temporal UI's. */
+export function httpUrlProblem(value: string): string | undefined {
+  const protocol = protocolOf(value);
+  return protocol === 'http:' || protocol === 'https:' ? undefined : 'must be an http or https URL';
+}
+
+/** A postgres:// URL. The value holds a password: no message shows it. */
+export function databaseUrlProblem(value: string): string | undefined {
+  const protocol = protocolOf(value);
+  if (protocol === undefined) return 'is not a valid URL (its value is secret and not shown)';
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') return 'must be a postgres:// or postgresql:// URL (its value is secret and not shown)';
+  return undefined;
+}
+
+function checked(name: string, value: string | undefined, problem: (v: string) => string | undefined, secret = false): string | undefined {
+  if (value === undefined) return undefined;
+  const why = problem(value);
+  if (why) throw new EnvironmentError(`${name} ${why}${secret ? '' : `, not ${JSON.stringify(value)}`}`);
+  return value;
+}
+
 export function watcherHome(): string {
-  return path.resolve(process.env.WATCHER_HOME ?? '.watcher');
+  return path.resolve(envValue('WATCHER_HOME') ?? '.watcher');
 }
 
 export function devStackFilePath(): string {
@@ -73,19 +147,26 @@ export interface WatcherConfig {
   dbtEnv: Record<string, string>;
 }
 
-export function loadConfig(overrides: Partial<WatcherConfig> = {}): WatcherConfig {
-  const env = process.env;
+/**
+ * The configuration from `overrides`, the environment and the dev stack file, in that order. An
+ * empty variable counts as unset; one set to something unusable throws EnvironmentError naming
+ * it (never showing DATABASE_URL's or TEMPORAL_API_KEY's value).
+ */
+export function loadConfig(overrides: Partial<WatcherConfig> = {}, env: NodeJS.ProcessEnv = process.env): WatcherConfig {
+  const get = (name: string) => envValue(name, env);
+  const temporalAddress = overrides.temporalAddress ?? checked('TEMPORAL_ADDRESS', get('TEMPORAL_ADDRESS'), temporalAddressProblem);
   // The dev file only counts when no address is given explicitly: env means "elsewhere".
-  const dev = env.TEMPORAL_ADDRESS || overrides.temporalAddress ? undefined : readDevStackFile();
-  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const dev = temporalAddress ? undefined : readDevStackFile();
+  const envApiKey = get('TEMPORAL_API_KEY');
   return {
-    temporalAddress: overrides.temporalAddress ?? env.TEMPORAL_ADDRESS ?? dev?.temporalAddress ?? 'localhost:7233',
-    namespace: overrides.namespace ?? env.TEMPORAL_NAMESPACE ?? dev?.namespace ?? DEFAULT_NAMESPACE,
-    taskQueue: overrides.taskQueue ?? env.WATCHER_TASK_QUEUE ?? dev?.taskQueue ?? DEFAULT_TASK_QUEUE,
-    databaseUrl: overrides.databaseUrl ?? env.DATABASE_URL ?? dev?.databaseUrl,
-    uiUrl: overrides.uiUrl ?? env.TEMPORAL_UI_URL ?? dev?.uiUrl,
-    apiKey: overrides.apiKey ?? apiKey,
-    tls: overrides.tls ?? (env.TEMPORAL_TLS === 'true' || !!apiKey),
+    temporalAddress: temporalAddress ?? dev?.temporalAddress ?? 'localhost:7233',
+    namespace: overrides.namespace ?? get('TEMPORAL_NAMESPACE') ?? dev?.namespace ?? DEFAULT_NAMESPACE,
+    taskQueue: overrides.taskQueue ?? get('WATCHER_TASK_QUEUE') ?? dev?.taskQueue ?? DEFAULT_TASK_QUEUE,
+    databaseUrl: overrides.databaseUrl ?? checked('DATABASE_URL', get('DATABASE_URL'), databaseUrlProblem, true) ?? dev?.databaseUrl,
+    uiUrl: overrides.uiUrl ?? checked('TEMPORAL_UI_URL', get('TEMPORAL_UI_URL'), httpUrlProblem) ?? dev?.uiUrl,
+    apiKey: overrides.apiKey ?? envApiKey,
+    // An API key means Temporal Cloud: TLS whatever TEMPORAL_TLS says.
+    tls: overrides.tls ?? (booleanFromEnv('TEMPORAL_TLS', false, env) || !!envApiKey),
     dbtEnv: overrides.dbtEnv ?? dev?.dbtEnv ?? {},
   };
 }

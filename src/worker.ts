@@ -5,7 +5,8 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle, type
 import path from 'node:path';
 import v8 from 'node:v8';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { connectionOptions, type WatcherConfig } from './config.js';
+import { maxSelectionArgvBytes } from '../activities/run-build.js';
+import { connectionOptions, integerFromEnv, type WatcherConfig } from './config.js';
 import { DBT_STOP_GRACE_MS, HEARTBEAT_INTERVAL_MS } from './contracts/timeouts.js';
 import { keepBuildDirsFromEnv } from './dbt/invocation.js';
 import { createNotifier, loadNotifierConfig } from './monitoring/notifier.js';
@@ -59,10 +60,18 @@ export const DEFAULT_WORKFLOW_HEAP_MB = 512;
 
 /** V8 reads the flag when an isolate is created: set it before the worker starts its workflow thread. */
 function limitWorkflowThreadHeap(): void {
-  const fromEnv = process.env.WATCHER_WORKFLOW_HEAP_MB;
-  const mb = fromEnv === undefined || fromEnv === '' ? DEFAULT_WORKFLOW_HEAP_MB : Number(fromEnv);
-  if (!Number.isInteger(mb) || mb < 0) throw new Error(`WATCHER_WORKFLOW_HEAP_MB must be a whole number of MiB (0 for V8's default), not ${JSON.stringify(fromEnv)}`);
+  const mb = workflowHeapMbFromEnv();
   if (mb > 0) v8.setFlagsFromString(`--max-old-space-size=${mb}`);
+}
+
+/** WATCHER_WORKFLOW_HEAP_MB: MiB, 0 for V8's default. */
+export function workflowHeapMbFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return integerFromEnv('WATCHER_WORKFLOW_HEAP_MB', DEFAULT_WORKFLOW_HEAP_MB, 0, env);
+}
+
+/** WATCHER_MAX_CACHED_WORKFLOWS: at least 1. */
+export function maxCachedWorkflowsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return integerFromEnv('WATCHER_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS, 1, env);
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
@@ -85,6 +94,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     notifier: options.activityDeps?.notifier ?? createNotifier(loadNotifierConfig()),
   };
   limitWorkflowThreadHeap();
+  // Read by each build's activity: a value that does not parse stops the worker at start instead.
+  maxSelectionArgvBytes();
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -92,7 +103,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
-    maxCachedWorkflows: options.maxCachedWorkflows ?? (Number(process.env.WATCHER_MAX_CACHED_WORKFLOWS) || DEFAULT_MAX_CACHED_WORKFLOWS),
+    maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
     // Heartbeats reach the server within 2 s, so a cancel reaches dbt within ~2 s, not 80% of the timeout.
     defaultHeartbeatThrottleInterval: '2 seconds',
     maxHeartbeatThrottleInterval: '5 seconds',

@@ -3,7 +3,7 @@
 import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { SOURCE_FRESHNESS_MODES, type BuildInputRaw, type SourceFreshnessMode } from '../contracts/build-input.js';
-import { integerArg, jsonObjectArg } from './options.js';
+import { integerArg, jsonObjectArg, textArg } from './options.js';
 
 export interface BuildFlags {
   select?: string[];
@@ -24,7 +24,7 @@ export function addBuildFlags(command: Command): Command {
     .option('-s, --select <selector...>', 'dbt --select')
     .option('--exclude <selector...>', 'dbt --exclude')
     .option('--selector <name>', 'dbt --selector (from selectors.yml)')
-    .option('--profiles-dir <dir>', 'dbt --profiles-dir')
+    .option('--profiles-dir <dir>', 'dbt --profiles-dir', textArg('--profiles-dir'))
     .option('-t, --target <name>', 'dbt --target')
     .option('--vars <json>', 'dbt --vars, as a JSON object', jsonObjectArg('--vars'))
     .option('--full-refresh', 'dbt --full-refresh')

@@ -1,11 +1,11 @@
 // The `watcher` command line.
-import { Runtime, type LogLevel } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { BuildInputRaw } from '../contracts/build-input.js';
+import { parseBuildInput, type BuildInputRaw } from '../contracts/build-input.js';
 import { connectClient } from '../client.js';
 import { loadConfig } from '../config.js';
-import { installRuntime } from '../temporal/runtime.js';
+import { installRuntime, logLevelFromEnv } from '../temporal/runtime.js';
 import { ensureSdkToolchain, ensureToolchain, SdkToolchainError } from '../toolchain.js';
 import { runWorker } from '../worker.js';
 import { buildCommand, cancelCommand, statusCommand } from './build.js';
@@ -13,12 +13,18 @@ import { DEFAULT_DEV_PORTS, demoCommand, devCommand } from './dev.js';
 import { checkCommand, monitorCommand } from './monitor.js';
 import { runsCommand } from './runs.js';
 import { addBuildFlags, buildFieldsOfFlags, type BuildFlags } from './build-flags.js';
-import { integerArg, portArg } from './options.js';
+import { integerArg, portArg, textArg } from './options.js';
 import { scheduleCommand } from './schedule.js';
 import { serveCommand, tokenCommand } from './serve.js';
 import { migrate } from '../store/migrate.js';
 
-installRuntime((process.env.WATCHER_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel);
+try {
+  installRuntime(logLevelFromEnv());
+} catch (err) {
+  // Before any command runs, and before the runtime exists: say what is wrong and stop.
+  console.error(`watcher: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 
 const program = new Command('watcher')
   .description('Run dbt builds under Temporal: one dbt build, one workflow per node.')
@@ -76,7 +82,7 @@ addBuildFlags(
   program
     .command('build')
     .description('start a dbt build; live progress, then a per-node table. Exit 0 when every node passed, 1 otherwise')
-    .argument('[projectDir]', 'the dbt project', '.'),
+    .argument('[projectDir]', 'the dbt project', textArg('[projectDir]'), '.'),
 )
   .option('--build-id <id>', 'build ID (default: a timestamp)')
   .option('--no-progress', 'no progress bar')
@@ -87,6 +93,7 @@ addBuildFlags(
       ...buildFieldsOfFlags(opts),
       ...(opts.buildId !== undefined ? { buildId: opts.buildId } : {}),
     };
+    parseBuildInput(raw); // a bad flag is refused (naming its field) before anything connects
     const config = loadConfig();
     const { client, close } = await connectClient(config);
     try {
@@ -99,7 +106,7 @@ addBuildFlags(
 program
   .command('cancel')
   .description('cancel a build: dbt gets SIGINT (then SIGTERM, SIGKILL), its nodes end canceled')
-  .argument('<buildId>')
+  .argument('<buildId>', 'the build', textArg('<buildId>'))
   .option('--no-wait', 'return once the cancellation is requested')
   .action(async (buildId: string, opts: { wait: boolean }) => {
     const { client, close } = await connectClient(loadConfig());
@@ -136,7 +143,7 @@ program.addCommand(checkCommand());
 program
   .command('status')
   .description("a build's per-node status (live while it runs)")
-  .argument('<buildId>')
+  .argument('<buildId>', 'the build', textArg('<buildId>'))
   .option('--json', 'print as JSON')
   .action(async (buildId: string, opts: { json?: boolean }) => {
     const { client, close } = await connectClient(loadConfig());

@@ -37,3 +37,15 @@ export function jsonObjectArg(flag: string): (value: string) => Record<string, u
     return parsed as Record<string, unknown>;
   };
 }
+
+/**
+ * A name, path or address: not empty, and not a word commander took from the next option
+ * (`--name --scope read` makes the name "--scope"). `what` is the flag or the argument, e.g. '<name>'.
+ */
+export function textArg(what: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${what} must not be empty`);
+    if (value.startsWith('-')) throw new InvalidArgumentError(`${what} must not start with '-', not ${JSON.stringify(value)} (a value was expected: was it left out?)`);
+    return value;
+  };
+}

@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createPool, type Pool } from '../store/db.js';
-import { integerArg } from './options.js';
+import { integerArg, textArg } from './options.js';
 import {
   ancestorsOf,
   buildExecution,
@@ -57,7 +57,7 @@ export function runsCommand(): Command {
   runs
     .command('build')
     .description("a build's root execution and its node executions")
-    .argument('<buildId>')
+    .argument('<buildId>', 'the build', textArg('<buildId>'))
     .action((buildId: string) =>
       withStore(async (pool) => {
         const root = await buildExecution(pool, buildId);
@@ -69,7 +69,7 @@ export function runsCommand(): Command {
   runs
     .command('recent')
     .description('recent executions of a pipeline (a dbt unique_id, or a build pipeline)')
-    .argument('<pipeline>')
+    .argument('<pipeline>', 'a dbt unique_id or a pipeline name', textArg('<pipeline>'))
     .addOption(new Option('-n, --limit <n>', 'how many (1 to 1000)').argParser(integerArg('--limit', { min: 1, max: 1000 })).default(20))
     .action((pipeline: string, opts: { limit: number }) =>
       withStore(async (pool) => {
@@ -111,7 +111,7 @@ export function runsCommand(): Command {
     runs
       .command(name)
       .description(`${name} addresses (relations, sources) of an address, with depth and path`)
-      .argument('<address>', 'database.schema.table')
+      .argument('<address>', 'database.schema.table', textArg('<address>'))
       .action((address: string) =>
         withStore(async (pool) => {
           const rows = await fn(pool, address);
@@ -122,7 +122,7 @@ export function runsCommand(): Command {
   runs
     .command('watermark')
     .description("a pipeline's current watermark")
-    .argument('<pipeline>')
+    .argument('<pipeline>', 'a dbt unique_id or a pipeline name', textArg('<pipeline>'))
     .action((pipeline: string) =>
       withStore(async (pool) => {
         const watermark = await currentWatermark(pool, pipeline);

@@ -16,6 +16,7 @@ import {
   type ScheduleDeclarationRaw,
 } from '../schedules/definition.js';
 import {
+  assertBackfillRange,
   backfillSchedule,
   createSchedule,
   deleteSchedule,
@@ -29,6 +30,7 @@ import {
 } from '../schedules/temporal-schedules.js';
 import { readWatcherFile } from '../schedules/watcher-file.js';
 import { addBuildFlags, buildFieldsOfFlags, type BuildFlags } from './build-flags.js';
+import { textArg } from './options.js';
 
 async function withClient<T>(fn: (client: Client, config: WatcherConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -117,7 +119,7 @@ export function scheduleCommand(): Command {
     .command('create')
     .description('create a schedule of builds of a dbt project (validated first: a bad flag creates nothing)')
     .argument('<name>', 'schedule name: letters, digits, _ and -; its builds are watcher/<name>-<time>')
-    .argument('[projectDir]', 'the dbt project', '.')
+    .argument('[projectDir]', 'the dbt project', textArg('[projectDir]'), '.')
     .option('--cron <expression>', 'five-field cron, e.g. "0 2 * * *" (or @daily, @hourly, ...)')
     .option('--every <duration>', 'an interval instead of cron, e.g. 15m, 1h, 1d')
     .option('--timezone <zone>', 'IANA time zone of the cron (default UTC)')
@@ -149,7 +151,7 @@ export function scheduleCommand(): Command {
   schedule
     .command('describe')
     .description('a schedule: spec, state, next runs, recent builds')
-    .argument('<name>')
+    .argument('<name>', 'the schedule', textArg('<name>'))
     .option('--json', 'print JSON')
     .action((name: string, opts: { json?: boolean }) =>
       withClient(async (client, config) => {
@@ -166,7 +168,7 @@ export function scheduleCommand(): Command {
     schedule
       .command(verb)
       .description(what)
-      .argument('<name>')
+      .argument('<name>', 'the schedule', textArg('<name>'))
       .option('--note <text>', 'a note shown with the schedule (e.g. why it is paused)')
       .action((name: string, opts: { note?: string }) =>
         withClient(async (client) => {
@@ -179,7 +181,7 @@ export function scheduleCommand(): Command {
   schedule
     .command('trigger')
     .description("start a build now, under the schedule's overlap policy")
-    .argument('<name>')
+    .argument('<name>', 'the schedule', textArg('<name>'))
     .action((name: string) =>
       withClient(async (client) => {
         const r = await triggerSchedule(client, name);
@@ -192,13 +194,14 @@ export function scheduleCommand(): Command {
   schedule
     .command('backfill')
     .description('take the runs due in [from, to] now, as if that time passed again')
-    .argument('<name>')
+    .argument('<name>', 'the schedule', textArg('<name>'))
     .requiredOption('--from <time>', 'ISO 8601, e.g. 2026-12-01T00:00:00Z')
     .requiredOption('--to <time>', 'ISO 8601')
     .addOption(new Option('--overlap <policy>', "override the schedule's overlap policy for this backfill").choices(OVERLAP_NAMES))
     .action((name: string, opts: { from: string; to: string; overlap?: OverlapName }) => {
       const from = parseInstant(opts.from, '--from');
       const to = parseInstant(opts.to, '--to');
+      assertBackfillRange(from, to);
       return withClient(async (client) => {
         const overlap = await backfillSchedule(client, name, from, to, opts.overlap);
         console.log(`schedule ${name}: backfill of ${iso(from)} .. ${iso(to)} requested (overlap ${overlap}); see watcher schedule describe ${name}`);
@@ -208,7 +211,7 @@ export function scheduleCommand(): Command {
   schedule
     .command('delete')
     .description('delete a schedule (builds it started go on: watcher cancel <buildId> stops one)')
-    .argument('<name>')
+    .argument('<name>', 'the schedule', textArg('<name>'))
     .action((name: string) =>
       withClient(async (client) => {
         await deleteSchedule(client, name);
@@ -219,7 +222,7 @@ export function scheduleCommand(): Command {
   schedule
     .command('sync')
     .description("make the project's schedules match its watcher.yml (create, update what changed, --prune what is gone)")
-    .argument('[projectDir]', 'the dbt project', '.')
+    .argument('[projectDir]', 'the dbt project', textArg('[projectDir]'), '.')
     .option('--prune', 'delete the schedules this project declared before that watcher.yml no longer has')
     .option('--json', 'print JSON')
     .action((projectDir: string, opts: { prune?: boolean; json?: boolean }) => {

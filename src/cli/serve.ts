@@ -4,7 +4,7 @@ import { loadConfig } from '../config.js';
 import { createPool } from '../store/db.js';
 import { API_SCOPES, createToken, listTokens, revokeToken, type ApiScope } from '../store/tokens.js';
 import { DEFAULT_API_PORT, startServer } from '../server/serve.js';
-import { integerArg, portArg } from './options.js';
+import { integerArg, portArg, textArg } from './options.js';
 import { renderTable } from './render.js';
 
 function databaseUrlOrThrow(): string {
@@ -16,7 +16,7 @@ function databaseUrlOrThrow(): string {
 export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the HTTP API (etl-watcher compatible, plus builds) and its docs at /docs; bearer tokens required')
-    .option('--host <address>', 'address to bind (loopback unless you mean otherwise)', '127.0.0.1')
+    .option('--host <address>', 'address to bind (loopback unless you mean otherwise)', textArg('--host'), '127.0.0.1')
     .addOption(new Option('--port <port>', 'port').argParser(portArg('--port')).default(DEFAULT_API_PORT))
     .addOption(new Option('--rate-limit <n>', 'requests per minute per token').argParser(integerArg('--rate-limit', { min: 1 })))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'))
@@ -36,7 +36,7 @@ export function tokenCommand(): Command {
   token
     .command('create')
     .description('create a token and print it once (it cannot be shown again)')
-    .requiredOption('--name <name>', 'a unique name, e.g. the client that uses it')
+    .requiredOption('--name <name>', 'a unique name, e.g. the client that uses it', textArg('--name'))
     .addOption(new Option('--scope <scope>', 'read: GET routes; write: also record executions and start/cancel builds; admin: everything').choices([...API_SCOPES]).makeOptionMandatory())
     .action(async (opts: { name: string; scope: ApiScope }) => {
       const pool = createPool(databaseUrlOrThrow());
@@ -50,7 +50,7 @@ export function tokenCommand(): Command {
   token
     .command('revoke')
     .description('revoke a token by name (effective on the next request)')
-    .argument('<name>')
+    .argument('<name>', 'the token', textArg('<name>'))
     .action(async (name: string) => {
       const pool = createPool(databaseUrlOrThrow());
       try {

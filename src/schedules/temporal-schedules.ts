@@ -272,8 +272,13 @@ export async function triggerSchedule(client: Client, name: string, options: { w
  * Take the actions of [from, to] now, as if that time passed again (Temporal's backfill),
  * under the schedule's overlap policy unless `overlap` overrides it for this backfill.
  */
-export async function backfillSchedule(client: Client, name: string, from: Date, to: Date, overlap?: OverlapName): Promise<OverlapName> {
+/** A backfill's range must not be empty (checked before anything connects, and again here). */
+export function assertBackfillRange(from: Date, to: Date): void {
   if (!(from < to)) throw new Error(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
+}
+
+export async function backfillSchedule(client: Client, name: string, from: Date, to: Date, overlap?: OverlapName): Promise<OverlapName> {
+  assertBackfillRange(from, to);
   const handle = handleOf(client, name);
   const description = await onSchedule(name, () => handle.describe());
   const policy = overlap ? OVERLAP_POLICIES[overlap] : description.policies.overlap;

@@ -2,6 +2,7 @@
 // on a public address, and close gracefully (in-flight requests finish, then the pool).
 import { Client, Connection } from '@temporalio/client';
 import { connectionOptions, type WatcherConfig } from '../config.js';
+import { autoCreateAnomalyRules } from '../store/catalog.js';
 import { createPool, type Pool } from '../store/db.js';
 import { liveTokenCount } from '../store/tokens.js';
 import { buildApp, type Api, type AppOptions } from './app.js';
@@ -54,6 +55,7 @@ export interface ServeOptions extends Omit<AppOptions, 'auth'> {
 
 export async function startServer(config: WatcherConfig, options: ServeOptions): Promise<RunningServer> {
   if (!config.databaseUrl) throw new Error('no metadata database: set DATABASE_URL, or start `watcher dev`');
+  autoCreateAnomalyRules(); // read by POST /pipeline: a value that does not parse stops the server now, naming the variable
   if (options.noAuth && !isLoopback(options.host)) throw new Error(`refusing to serve without auth on ${options.host}: only a loopback address may go without tokens`);
   const ownPool = !options.pool;
   const pool = options.pool ?? createPool(config.databaseUrl, { max: 10 });

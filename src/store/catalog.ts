@@ -8,6 +8,7 @@
 // other's: a pipeline written last by a build and then synced by the SDK is rewritten
 // once, and unchanged requests from the same writer write nothing.
 import type { Datepart } from '../contracts/node-config.js';
+import { booleanFromEnv } from '../config.js';
 import { canonicalHash } from './canonical-json.js';
 import { withTransaction, type Pool, type PoolClient } from './db.js';
 import { syncLineage } from './lineage.js';
@@ -321,7 +322,7 @@ export interface PipelineSummary {
 
 /** Whether a new pipeline gets the 6 default anomaly rules (etl-watcher's setting of the same name). */
 export function autoCreateAnomalyRules(env: NodeJS.ProcessEnv = process.env): boolean {
-  return /^(true|1|yes)$/i.test(env.WATCHER_AUTO_CREATE_ANOMALY_DETECTION_RULES ?? '');
+  return booleanFromEnv('WATCHER_AUTO_CREATE_ANOMALY_DETECTION_RULES', false, env);
 }
 
 /**

@@ -10,15 +10,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildDetail, BuildSummary } from '../../src/api-client.js';
 import { waitForBuild } from '../../src/client.js';
-import { loadConfig } from '../../src/config.js';
 import { buildWorkflowId, scheduleId } from '../../src/contracts/names.js';
 import { parseScheduleDeclaration } from '../../src/schedules/definition.js';
 import { createSchedule, deleteSchedule, triggerSchedule } from '../../src/schedules/temporal-schedules.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
-import { createPool, type Pool } from '../../src/store/db.js';
+import type { RunningServer } from '../../src/server/serve.js';
+import type { Pool } from '../../src/store/db.js';
 import { buildExecution } from '../../src/store/queries.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
-import { connectTestClient, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
+import { SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
+import { startStackServer, type StackServer } from '../support/stack-server.js';
 import { shopProjectWithCiTarget } from '../support/targets.js';
 
 const run = promisify(execFile);
@@ -28,7 +28,7 @@ const NEVER_DURING_THE_TEST = '0 0 1 1 *';
 let server: RunningServer;
 let pool: Pool;
 let client: Client;
-let closeClient: () => Promise<void>;
+let started: StackServer | undefined;
 /** A copy of the example project with a second target, `ci` (the same warehouse as `dev`). */
 let twoTargets: string;
 const scheduleName = uniqueName('filters').replace(/_/g, '-');
@@ -93,11 +93,8 @@ async function scheduledBuild(): Promise<string> {
 }
 
 beforeAll(async () => {
-  const s = stack();
-  pool = createPool(s.databaseUrl);
-  ({ client, close: closeClient } = await connectTestClient());
-  const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: s.databaseUrl });
-  server = await startServer(config, { host: '127.0.0.1', port: 0, pool, noAuth: true });
+  started = await startStackServer({ noAuth: true });
+  ({ pool, client, server } = started);
   twoTargets = shopProjectWithCiTarget();
   startedAt = new Date(Date.now() - 1_000);
   // Three (project, target)s: they never queue behind each other.
@@ -106,9 +103,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await deleteSchedule(client, scheduleName).catch(() => undefined);
-  await server?.close();
-  await pool?.end();
-  await closeClient?.();
+  await started?.close();
 });
 
 describe('builds by trigger', () => {

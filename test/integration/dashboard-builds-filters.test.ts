@@ -7,23 +7,21 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBuild, waitForBuild } from '../../src/client.js';
-import { loadConfig } from '../../src/config.js';
 import type { BuildTrigger } from '../../src/contracts/trigger.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
-import { createPool, type Pool } from '../../src/store/db.js';
+import type { RunningServer } from '../../src/server/serve.js';
 import { PROJECT_ROOT } from '../../src/toolchain.js';
-import { haveChromium as chromiumHere, launchChromium } from '../support/browser.js';
-import { connectTestClient, stack, uniqueName } from '../support/stack.js';
+import { haveChromium as chromiumHere } from '../support/browser.js';
+import { stack, uniqueName } from '../support/stack.js';
+import { startStackServer, type StackServer } from '../support/stack-server.js';
 import { shopProjectWithCiTarget } from '../support/targets.js';
 
 const haveChromium = chromiumHere('the builds page filter tests');
 const SHOTS = path.join(PROJECT_ROOT, 'test-output', 'dashboard');
 
 let server: RunningServer;
-let pool: Pool;
 let client: Client;
-let closeClient: () => Promise<void>;
 let browser: Browser;
+let started: StackServer | undefined;
 const cliBuildId = uniqueName('cli').replace(/_/g, '-');
 const apiBuildId = uniqueName('api').replace(/_/g, '-');
 
@@ -42,21 +40,15 @@ async function buildsPage(query = ''): Promise<Page> {
 }
 
 beforeAll(async () => {
-  const s = stack();
-  pool = createPool(s.databaseUrl);
-  ({ client, close: closeClient } = await connectTestClient());
-  const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: s.databaseUrl });
-  server = await startServer(config, { host: '127.0.0.1', port: 0, pool, noAuth: true });
-  if (haveChromium) browser = await launchChromium();
+  started = await startStackServer({ noAuth: true, browser: haveChromium });
+  ({ client, server } = started);
+  if (started.browser) browser = started.browser;
   const projectDir = shopProjectWithCiTarget();
   await Promise.all([oneSeedBuild(projectDir, cliBuildId, 'ci', 'cli'), oneSeedBuild(projectDir, apiBuildId, 'dev', 'api')]);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await pool?.end();
-  await closeClient?.();
+  await started?.close();
 });
 
 describe.skipIf(!haveChromium)('the builds page', () => {

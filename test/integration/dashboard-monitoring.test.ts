@@ -8,13 +8,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { buildAlertsWorkflowId, buildWorkflowId } from '../../src/contracts/names.js';
 import type { HealthBoardData, PipelinePageData } from '../../src/server/routes/dashboard-data.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
-import { createPool, type Pool } from '../../src/store/db.js';
-import { haveChromium as chromiumHere, launchChromium, shot } from '../support/browser.js';
-import { connectTestClient, copyShopProject, runShopBuild, stack, uniqueName, type FinishedBuild } from '../support/stack.js';
+import type { RunningServer } from '../../src/server/serve.js';
+import type { Pool } from '../../src/store/db.js';
+import { haveChromium as chromiumHere, shot } from '../support/browser.js';
+import { copyShopProject, runShopBuild, uniqueName, type FinishedBuild } from '../support/stack.js';
+import { startStackServer, type StackServer } from '../support/stack-server.js';
 
 const haveChromium = chromiumHere('the dashboard monitoring tests');
 const FCT_ORDERS = 'model.shop.fct_orders';
@@ -24,8 +24,8 @@ const SHOP_MODELS = ['model.shop.stg_orders', 'model.shop.stg_payments', 'model.
 let server: RunningServer;
 let pool: Pool;
 let client: Client;
-let closeClient: () => Promise<void>;
 let browser: Browser;
+let started: StackServer | undefined;
 let green: FinishedBuild;
 let failed: FinishedBuild;
 /** The SDK pipeline: stale (1 hour freshness, last wrote 2 h ago), late (its last run took 90 s of 1 minute), one run anomalous in rows. */
@@ -68,12 +68,9 @@ async function openPage(route: string, ready: string): Promise<Page> {
 }
 
 beforeAll(async () => {
-  const s = stack();
-  pool = createPool(s.databaseUrl);
-  ({ client, close: closeClient } = await connectTestClient());
-  const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: s.databaseUrl });
-  server = await startServer(config, { host: '127.0.0.1', port: 0, pool, noAuth: true });
-  if (haveChromium) browser = await launchChromium();
+  started = await startStackServer({ noAuth: true, browser: haveChromium });
+  ({ pool, client, server } = started);
+  if (started.browser) browser = started.browser;
 
   const projectDir = copyShopProject();
   writeFileSync(path.join(projectDir, 'models', 'broken_on_purpose.sql'), "select 'not a number'::integer as id\n");
@@ -108,10 +105,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await pool?.end();
-  await closeClient?.();
+  await started?.close();
 });
 
 describe('the dashboard data routes', () => {

@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBuild, waitForBuild } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
-import { createPool, type Pool } from '../../src/store/db.js';
+import type { Pool } from '../../src/store/db.js';
 import { createToken } from '../../src/store/tokens.js';
-import { haveChromium as chromiumHere, launchChromium, shot } from '../support/browser.js';
-import { connectTestClient, copyShopProject, runShopBuild, stack, uniqueName, type FinishedBuild } from '../support/stack.js';
+import { haveChromium as chromiumHere, shot } from '../support/browser.js';
+import { copyShopProject, runShopBuild, stack, uniqueName, type FinishedBuild } from '../support/stack.js';
+import { startStackServer, type StackServer } from '../support/stack-server.js';
 
 const haveChromium = chromiumHere('the dashboard tests');
 const BROKEN = 'model.shop.broken_on_purpose';
@@ -22,8 +23,8 @@ const FAILING_TEST = 'test.shop.assert_order_totals_match_payments';
 let server: RunningServer;
 let pool: Pool;
 let client: Client;
-let closeClient: () => Promise<void>;
 let browser: Browser;
+let started: StackServer | undefined;
 let readToken: string;
 const tokenName = uniqueName('dashboard_read');
 let projectDir: string;
@@ -42,13 +43,10 @@ async function signedInPage(): Promise<Page> {
 }
 
 beforeAll(async () => {
-  const s = stack();
-  pool = createPool(s.databaseUrl);
-  ({ client, close: closeClient } = await connectTestClient());
-  const config = loadConfig({ temporalAddress: s.temporalAddress, namespace: s.namespace, taskQueue: s.taskQueue, uiUrl: s.uiUrl, databaseUrl: s.databaseUrl });
-  server = await startServer(config, { host: '127.0.0.1', port: 0, pool });
+  started = await startStackServer({ browser: haveChromium });
+  ({ pool, client, server } = started);
+  if (started.browser) browser = started.browser;
   readToken = (await createToken(pool, tokenName, 'read')).token;
-  if (haveChromium) browser = await launchChromium();
   // A model that always fails, beside the shop's own (the failing test needs its models green).
   projectDir = copyShopProject();
   writeFileSync(path.join(projectDir, 'models', 'broken_on_purpose.sql'), "select 'not a number'::integer as id\n");
@@ -57,11 +55,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
   await pool?.query('DELETE FROM api_token WHERE name = $1', [tokenName]);
-  await pool?.end();
-  await closeClient?.();
+  await started?.close();
 });
 
 /** The server-sent events of one stream until it closes (or `until` says stop). */

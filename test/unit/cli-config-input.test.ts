@@ -67,6 +67,58 @@ describe('the dev stack file', () => {
     expect(() => readDevStackFile(file)).toThrow(new RegExp(`${file.replace(/[.]/g, '\\.')} is not a dev stack description: .*namespace`));
   });
 
+  it.each(['', '{', '{"temporalAddress": ', 'not json', '\u0000\u0001'])('corrupt (%j): an error naming the file', (text) => {
+    const file = fileIn();
+    writeFileSync(file, text);
+    expect(() => readDevStackFile(file)).toThrow(DevStackFileError);
+    expect(() => readDevStackFile(file)).toThrow(`${file} is not valid JSON`);
+  });
+
+  // [what is wrong, the file's JSON, the field the message must name]
+  const SHAPES: Array<[string, unknown, string]> = [
+    ['an array', [contents], '(input)'],
+    ['null', null, '(input)'],
+    ['a string', 'dev', '(input)'],
+    ...(['temporalAddress', 'namespace', 'uiUrl', 'databaseUrl', 'taskQueue'] as const).map((field): [string, unknown, string] => {
+      const { [field]: _left, ...rest } = contents;
+      return [`no ${field}`, rest, field];
+    }),
+    ['namespace a number', { ...contents, namespace: 7 }, 'namespace'],
+    ['taskQueue null', { ...contents, taskQueue: null }, 'taskQueue'],
+    ['pid a string', { ...contents, pid: '123' }, 'pid'],
+    ['dbtEnv a list', { ...contents, dbtEnv: ['A=1'] }, 'dbtEnv'],
+    ['dbtEnv with a number', { ...contents, dbtEnv: { PGPORT: 5432 } }, 'dbtEnv.PGPORT'],
+    ['namespace empty', { ...contents, namespace: '' }, 'namespace'],
+    ['taskQueue empty', { ...contents, taskQueue: '' }, 'taskQueue'],
+    ['temporalAddress with a scheme', { ...contents, temporalAddress: 'http://127.0.0.1:7233' }, 'temporalAddress'],
+    ['temporalAddress empty', { ...contents, temporalAddress: '' }, 'temporalAddress'],
+    ['uiUrl not a URL', { ...contents, uiUrl: '127.0.0.1:8233' }, 'uiUrl'],
+    ['apiUrl not http', { ...contents, apiUrl: 'ftp://127.0.0.1:8300' }, 'apiUrl'],
+    ['databaseUrl not a URL', { ...contents, databaseUrl: 'secret-pass-4u' }, 'databaseUrl'],
+    ['databaseUrl not postgres', { ...contents, databaseUrl: 'mysql://root:secret-pass-4u@127.0.0.1/db' }, 'databaseUrl'],
+  ];
+
+  it.each(SHAPES)('%s: an error naming the file and the field, never the password', (_what, json, field) => {
+    const file = fileIn();
+    writeFileSync(file, JSON.stringify(json));
+    let message = '';
+    try {
+      readDevStackFile(file);
+    } catch (err) {
+      expect(err).toBeInstanceOf(DevStackFileError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain(`${file} is not a dev stack description: `);
+    expect(message).toContain(`${field}: `);
+    expect(message).not.toContain('secret-pass-4u');
+  });
+
+  it("takes an empty uiUrl (a dev server without its UI) and the optional fields' absence", () => {
+    const file = fileIn();
+    writeFileSync(file, JSON.stringify({ ...contents, uiUrl: '' }));
+    expect(readDevStackFile(file)).toEqual({ ...contents, uiUrl: '' });
+  });
+
   it('is written owner-only (0600), also over a file that was world-readable, and reads back', () => {
     const file = fileIn();
     writeFileSync(file, '{}', { mode: 0o644 });
