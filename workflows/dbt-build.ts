@@ -639,7 +639,7 @@ async function lockTarget(plan: BuildPlan, input: BuildInput): Promise<ChildWork
  * Consumers go to node groups of at most `groupSize` (each group starts and watches its own).
  * With the payload patch, a group's input also stays under PAYLOAD_BUDGET_BYTES (the build's dbt
  * flags go in it once, not once per consumer), and the groups are started in workflow tasks of at
- * most TASK_BUDGET_BYTES of inputs: a project of any size or vars never meets Temporal's payload limits.
+ * most TASK_BUDGET_BYTES of inputs: up to the plan's ceiling (MAX_PLAN_BYTES), no size of project or vars meets Temporal's payload limits.
  */
 async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan, buildKey?: string): Promise<Array<ChildWorkflowHandle<typeof dbtNodeGroup>>> {
   const byBytes = patched(PAYLOAD_BYTES_PATCH);
