@@ -6,11 +6,11 @@ import { z } from 'zod';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './contracts/names.js';
 import { describeZodError } from './contracts/validation.js';
 
-/** `.watcher/dev.json`: the contract between `watcher dev` and everything that talks to it. */
 const problemCheck = (problem: (v: string) => string | undefined) => (v: string, ctx: z.core.$RefinementCtx<string>) => {
   const why = problem(v);
   if (why) ctx.addIssue({ code: 'custom', message: why });
 };
+/** `.watcher/dev.json`: the contract between `watcher dev` and everything that talks to it. */
 export const DevStackFileSchema = z.object({
   temporalAddress: z.string().superRefine(problemCheck(temporalAddressProblem)),
   namespace: z.string().min(1, 'must not be empty'),

@@ -3,6 +3,7 @@
 // (dbt-run.ts) builds on it and owns an invocation's whole life.
 import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { integerFromEnv } from '../config.js';
 import type { InvocationPaths } from './command.js';
 import { DbtEventNames, errorTextOf, isRelevantLogLine, parseDbtLogLine, type DbtEvent } from './events.js';
 import { spawnDbt, type DbtExit, type DbtProcess } from './process.js';
@@ -17,11 +18,7 @@ export const DEFAULT_KEEP_BUILD_DIRS = 20;
 
 /** WATCHER_KEEP_BUILD_DIRS: how many build work dirs a project keeps (at least 1: the running build's). */
 export function keepBuildDirsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const value = env.WATCHER_KEEP_BUILD_DIRS;
-  if (value === undefined || value.trim() === '') return DEFAULT_KEEP_BUILD_DIRS;
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`WATCHER_KEEP_BUILD_DIRS must be a whole number of 1 or more, not ${JSON.stringify(value)}`);
-  return n;
+  return integerFromEnv('WATCHER_KEEP_BUILD_DIRS', DEFAULT_KEEP_BUILD_DIRS, 1, env);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Pipelines as code: one per build definition and one per dbt node, typed, with their config
 // synced by a stable hash (SHA-256 of canonical JSON): an unchanged config writes nothing.
 import type { NodeConfig } from '../contracts/node-config.js';
+import { booleanFromEnv } from '../config.js';
 import { canonicalHash } from './canonical-json.js';
 import type { Pool, PoolClient } from './db.js';
 
@@ -141,10 +142,7 @@ export const DBT_DEFAULT_ANOMALY_METRICS = ['duration_seconds', 'total_rows', 't
 
 /** WATCHER_DBT_DEFAULT_ANOMALY_RULES: on unless `false` (or 0/no/off); anything else is refused, naming the variable. */
 export function dbtDefaultAnomalyRules(env: NodeJS.ProcessEnv = process.env): boolean {
-  const raw = env.WATCHER_DBT_DEFAULT_ANOMALY_RULES?.trim().toLowerCase();
-  if (!raw || ['true', '1', 'yes', 'on'].includes(raw)) return true;
-  if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new Error(`WATCHER_DBT_DEFAULT_ANOMALY_RULES must be true or false, not ${JSON.stringify(env.WATCHER_DBT_DEFAULT_ANOMALY_RULES)}`);
+  return booleanFromEnv('WATCHER_DBT_DEFAULT_ANOMALY_RULES', true, env);
 }
 
 /**
