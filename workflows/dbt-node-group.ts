@@ -23,7 +23,7 @@ import type { RerunFlags } from '../src/contracts/build-input.js';
 import { nodesEndedSignal, rerunFlagsQuery, type NodeEnd, type NodeOutcome } from '../src/contracts/messages.js';
 import { nodeWorkflowId, SearchAttributes } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
-import { jsonBytes, PAYLOAD_BUDGET_BYTES, piecesOf, TASK_BUDGET_BYTES } from '../src/contracts/payload-size.js';
+import { jsonBytes, leadingPieceLength, PAYLOAD_BUDGET_BYTES, piecesOf, TASK_BUDGET_BYTES } from '../src/contracts/payload-size.js';
 import { FailuresNotRetried, FailureTypes, nodeOutcomeOfFailure, statusOfFailureWithoutOutcome } from '../src/contracts/status.js';
 import { dbtNode } from './dbt-node.js';
 
@@ -77,8 +77,7 @@ export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: numb
       await condition(() => pending.length > 0 || allEnded);
       if (pending.length === 0) return;
       while (pending.length > 0) {
-        const batch = byBytes ? piecesOf(pending, REPORT_BATCH, PAYLOAD_BUDGET_BYTES, jsonBytes)[0]! : pending.slice(0, REPORT_BATCH);
-        pending.splice(0, batch.length);
+        const batch = pending.splice(0, byBytes ? leadingPieceLength(pending, REPORT_BATCH, PAYLOAD_BUDGET_BYTES, jsonBytes) : REPORT_BATCH);
         await build.signal(nodesEndedSignal, batch).catch(() => undefined); // the build is gone: nobody left to tell
         sent++;
       }

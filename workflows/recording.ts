@@ -7,7 +7,7 @@ import type { RecordBuildStartInput, RecordBuildStartResult, TakeBuildWatermarkI
 import { FailuresNotRetried } from '../src/contracts/status.js';
 import { RECORDING_ATTEMPT_SECONDS, RECORDING_GIVE_UP_SECONDS } from '../src/contracts/timeouts.js';
 import type { ExecutionRecord } from '../src/recording/records.js';
-import { jsonBytes, PAYLOAD_BUDGET_BYTES, piecesOf } from '../src/contracts/payload-size.js';
+import { jsonBytes, leadingPieceLength, PAYLOAD_BUDGET_BYTES } from '../src/contracts/payload-size.js';
 import { PAYLOAD_BYTES_PATCH } from './dbt-node-group.js';
 
 /** Records per recording activity (and, with the payload patch, at most PAYLOAD_BUDGET_BYTES of them). */
@@ -60,8 +60,7 @@ export class BuildRecording {
 
   private kick(): void {
     if (this.inFlight || this.pending.length === 0 || !this.started) return;
-    const batch = patched(PAYLOAD_BYTES_PATCH) ? piecesOf(this.pending, MAX_BATCH, PAYLOAD_BUDGET_BYTES, jsonBytes)[0]! : this.pending.slice(0, MAX_BATCH);
-    this.pending.splice(0, batch.length);
+    const batch = this.pending.splice(0, patched(PAYLOAD_BYTES_PATCH) ? leadingPieceLength(this.pending, MAX_BATCH, PAYLOAD_BUDGET_BYTES, jsonBytes) : MAX_BATCH);
     this.inFlight = this.started
       .then(async (start) => {
         // Without a root (no metadata database, or a recording bug) there is nothing to hang nodes on.

@@ -42,23 +42,29 @@ export function jsonBytes(value: unknown): number {
 }
 
 /**
- * Consecutive pieces of `items`, each at most `maxItems` long and at most `maxBytes` by `sizeOf`
- * (an item larger than `maxBytes` alone is a piece of its own: the caller decides what to do with it).
+ * How many of `items`, from index `from`, make one piece: at most `maxItems`, and at most `maxBytes`
+ * by `sizeOf` (an item larger than `maxBytes` alone is a piece of its own: the caller decides what
+ * to do with it). Sizes only as many items as the piece takes.
  */
-export function piecesOf<T>(items: readonly T[], maxItems: number, maxBytes: number, sizeOf: (item: T) => number): T[][] {
-  const pieces: T[][] = [];
-  let piece: T[] = [];
+export function leadingPieceLength<T>(items: readonly T[], maxItems: number, maxBytes: number, sizeOf: (item: T) => number, from = 0): number {
+  let length = 0;
   let bytes = 0;
-  for (const item of items) {
-    const size = sizeOf(item);
-    if (piece.length > 0 && (piece.length >= maxItems || bytes + size > maxBytes)) {
-      pieces.push(piece);
-      piece = [];
-      bytes = 0;
-    }
-    piece.push(item);
+  for (let i = from; i < items.length && length < maxItems; i++) {
+    const size = sizeOf(items[i]!);
+    if (length > 0 && bytes + size > maxBytes) break;
+    length++;
     bytes += size;
   }
-  if (piece.length > 0) pieces.push(piece);
+  return length;
+}
+
+/** Consecutive pieces of `items`, each as leadingPieceLength cuts it. */
+export function piecesOf<T>(items: readonly T[], maxItems: number, maxBytes: number, sizeOf: (item: T) => number): T[][] {
+  const pieces: T[][] = [];
+  for (let start = 0; start < items.length; ) {
+    const length = leadingPieceLength(items, maxItems, maxBytes, sizeOf, start);
+    pieces.push(items.slice(start, start + length));
+    start += length;
+  }
   return pieces;
 }
