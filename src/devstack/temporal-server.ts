@@ -29,11 +29,22 @@ export interface TemporalDevServerOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * The SQLite file in WAL mode, synced at checkpoints: in its default rollback journal every
+ * transaction waits for an fsync, and a build's consumers started at ~3/s while dbt ran (188 took
+ * 58 s at 185 models; 6 s with these). A crash of the server process loses nothing; a power cut
+ * may lose the last transactions, acceptable for a dev server (production runs a Temporal cluster).
+ */
+export const DEV_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 export function devServerArgs(options: TemporalDevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', options.namespace, '--log-level', 'warn'];
   if (options.headless) args.push('--headless');
   else if (options.uiPort) args.push('--ui-port', String(options.uiPort));
-  if (options.dbFilename) args.push('--db-filename', options.dbFilename);
+  if (options.dbFilename) {
+    args.push('--db-filename', options.dbFilename);
+    for (const pragma of DEV_SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
+  }
   for (const { name, type } of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return args;
