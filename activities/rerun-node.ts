@@ -6,7 +6,7 @@ import { rerunFlagsQuery, type DbtNodeResult, type NodeReport } from '../src/con
 import { FailureTypes } from '../src/contracts/status.js';
 import { rerunArgs } from '../src/dbt/command.js';
 import { DbtRun } from '../src/dbt/dbt-run.js';
-import { prepareInvocationPaths } from '../src/dbt/invocation.js';
+import { prepareLaterInvocationPaths } from '../src/dbt/invocation.js';
 import { missingResult } from '../src/dbt/translate.js';
 import { assertProjectDir, dbtRunFailure } from './dbt-failures.js';
 import type { ActivityDeps } from './deps.js';
@@ -39,7 +39,7 @@ export async function rerunNode(deps: ActivityDeps, rerun: RerunNodeInput): Prom
   assertProjectDir(input.flags.projectDir);
   const ctx = Context.current();
   const activityAttempt = ctx.info.attempt;
-  const paths = await prepareInvocationPaths(
+  const paths = await prepareLaterInvocationPaths(
     input.flags.projectDir,
     input.buildId,
     `rerun-${input.uniqueId}-${input.attempt}-${activityAttempt}`,

@@ -12,7 +12,7 @@ import { listArgs } from '../src/dbt/command.js';
 import { DbtRun } from '../src/dbt/dbt-run.js';
 import { uniqueIdOfListLine } from '../src/dbt/events.js';
 import { buildWorkflowId } from '../src/contracts/names.js';
-import { DEFAULT_KEEP_BUILD_DIRS, prepareInvocationPaths, pruneBuildWorkDirs } from '../src/dbt/invocation.js';
+import { DEFAULT_KEEP_BUILD_DIRS, prepareInvocationPaths, pruneBuildWorkDirs, RESOLVE_INVOCATION } from '../src/dbt/invocation.js';
 import { targetKeyOf } from '../src/dbt/target-key.js';
 import { assertProjectDir, dbtRunFailure } from './dbt-failures.js';
 import type { ActivityDeps } from './deps.js';
@@ -25,7 +25,7 @@ export interface ResolveBuildGraphInput {
 
 export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: ResolveBuildGraphInput): Promise<BuildPlan> {
   assertProjectDir(input.projectDir);
-  const paths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
+  const paths = await prepareInvocationPaths(input.projectDir, buildId, RESOLVE_INVOCATION);
   await pruneBuildDirs(deps, input.projectDir, buildId);
   // Every line of `dbt ls` is one selected node: none may be dropped, however many.
   const selected = new Set<string>();

@@ -16,7 +16,7 @@ import { buildArgs, parseArgs, type InvocationPaths, type SelectionOverride } fr
 import { DbtRun } from '../src/dbt/dbt-run.js';
 import { DbtEventNames, nodeInfoOf } from '../src/dbt/events.js';
 import { dbtLogFile, readEarlierInvocation } from '../src/dbt/earlier-invocation.js';
-import { buildWorkDir, prepareInvocationPaths } from '../src/dbt/invocation.js';
+import { buildWorkDir, prepareInvocationPaths, prepareLaterInvocationPaths } from '../src/dbt/invocation.js';
 import { stopEarlierDbt, stopOrphanedDbtOfTarget, writeDbtProcessRecord } from '../src/dbt/process.js';
 import { argvBytes, createShadowProject, RESUME_SELECTOR } from '../src/dbt/shadow-project.js';
 import { targetKeyOf } from '../src/dbt/target-key.js';
@@ -137,8 +137,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: 
       if (resume.select.length === 0) dbtExitCode = 0;
     }
     if (dbtExitCode === undefined) {
-      const resolvePaths = await prepareInvocationPaths(input.projectDir, buildId, 'resolve');
-      const paths = await prepareInvocationPaths(input.projectDir, buildId, buildInvocationName(attempt), resolvePaths);
+      const paths = await prepareLaterInvocationPaths(input.projectDir, buildId, buildInvocationName(attempt));
       const override: SelectionOverride | undefined = resume ? await resumeOverride(input, resume, paths) : undefined;
 
       // One dbt per target: this build holds the target's lock, so a dbt still writing it has

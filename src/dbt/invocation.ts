@@ -56,6 +56,25 @@ export async function pruneBuildWorkDirs(projectDir: string, keep: number, isOpe
   return removed;
 }
 
+/** The build's graph resolution (`dbt ls`): its partial-parse file is the freshest of the build's. */
+export const RESOLVE_INVOCATION = 'resolve';
+
+/** Where one invocation of a build writes (nothing is created: see prepareInvocationPaths). */
+export function invocationPaths(projectDir: string, buildId: string, name: string): InvocationPaths {
+  const dir = path.join(buildWorkDir(projectDir, buildId), name);
+  return { targetPath: path.join(dir, 'target'), logPath: path.join(dir, 'logs') };
+}
+
+/**
+ * Paths for a later invocation of a build (its `dbt build`, a node's rerun): it starts from the
+ * partial-parse file of the build's `dbt ls`, made with the same project, vars and profile, so
+ * it does not parse the project again. The resolve dir is only read: preparing it again would
+ * copy the project's own (possibly stale) file over the fresh one.
+ */
+export function prepareLaterInvocationPaths(projectDir: string, buildId: string, name: string): Promise<InvocationPaths> {
+  return prepareInvocationPaths(projectDir, buildId, name, invocationPaths(projectDir, buildId, RESOLVE_INVOCATION));
+}
+
 /** Artifact and log paths of one invocation of a build (`resolve`, `build-1`, `rerun-<node>-2`). */
 export async function prepareInvocationPaths(
   projectDir: string,
@@ -63,8 +82,7 @@ export async function prepareInvocationPaths(
   name: string,
   reuseParseFrom?: InvocationPaths,
 ): Promise<InvocationPaths> {
-  const dir = path.join(buildWorkDir(projectDir, buildId), name);
-  const paths = { targetPath: path.join(dir, 'target'), logPath: path.join(dir, 'logs') };
+  const paths = invocationPaths(projectDir, buildId, name);
   await mkdir(paths.targetPath, { recursive: true });
   await mkdir(paths.logPath, { recursive: true });
   // dbt re-parses from scratch in a fresh target dir; its partial-parse file skips that work

@@ -1,10 +1,18 @@
 // Issue 14 item 11: <projectDir>/target/watcher/<buildId>/ is cleaned: a project keeps its last
 // N build dirs (WATCHER_KEEP_BUILD_DIRS, default 20), never the dir of a build still open.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildWorkDir, DEFAULT_KEEP_BUILD_DIRS, keepBuildDirsFromEnv, pruneBuildWorkDirs } from '../../src/dbt/invocation.js';
+import {
+  buildWorkDir,
+  DEFAULT_KEEP_BUILD_DIRS,
+  keepBuildDirsFromEnv,
+  prepareInvocationPaths,
+  prepareLaterInvocationPaths,
+  pruneBuildWorkDirs,
+  RESOLVE_INVOCATION,
+} from '../../src/dbt/invocation.js';
 
 let project: string | undefined;
 afterEach(() => {
@@ -71,5 +79,33 @@ describe('WATCHER_KEEP_BUILD_DIRS', () => {
 
   it.each(['0', '-1', 'abc', '1.5', '1e3'])('refuses %j, naming the variable', (value) => {
     expect(() => keepBuildDirsFromEnv({ WATCHER_KEEP_BUILD_DIRS: value })).toThrow(`WATCHER_KEEP_BUILD_DIRS must be a whole number of 1 or more, not ${JSON.stringify(value)}`);
+  });
+});
+
+describe('partial-parse files of a build\'s invocations', () => {
+  const PARSE_FILE = 'partial_parse.msgpack';
+
+  it('a later invocation starts from the resolve\'s fresh file, and the resolve\'s file is left as dbt ls wrote it', async () => {
+    project = mkdtempSync(path.join(os.tmpdir(), 'watcher-parse-files-'));
+    mkdirSync(path.join(project, 'target'), { recursive: true });
+    writeFileSync(path.join(project, 'target', PARSE_FILE), 'the user\'s, stale');
+    const resolve = await prepareInvocationPaths(project, 'b1', RESOLVE_INVOCATION);
+    expect(readFileSync(path.join(resolve.targetPath, PARSE_FILE), 'utf8')).toBe('the user\'s, stale');
+    writeFileSync(path.join(resolve.targetPath, PARSE_FILE), 'fresh, from dbt ls'); // what dbt ls leaves
+
+    const build = await prepareLaterInvocationPaths(project, 'b1', 'build-1');
+    const rerun = await prepareLaterInvocationPaths(project, 'b1', 'rerun-model.p.m-2-1');
+    expect(readFileSync(path.join(build.targetPath, PARSE_FILE), 'utf8')).toBe('fresh, from dbt ls');
+    expect(readFileSync(path.join(rerun.targetPath, PARSE_FILE), 'utf8')).toBe('fresh, from dbt ls');
+    expect(readFileSync(path.join(resolve.targetPath, PARSE_FILE), 'utf8')).toBe('fresh, from dbt ls');
+  });
+
+  it('without a resolve dir (a rerun on another machine), the project\'s own file is used', async () => {
+    project = mkdtempSync(path.join(os.tmpdir(), 'watcher-parse-files-'));
+    mkdirSync(path.join(project, 'target'), { recursive: true });
+    writeFileSync(path.join(project, 'target', PARSE_FILE), 'the user\'s');
+    const rerun = await prepareLaterInvocationPaths(project, 'b2', 'rerun-model.p.m-2-1');
+    expect(readFileSync(path.join(rerun.targetPath, PARSE_FILE), 'utf8')).toBe('the user\'s');
+    expect(existsSync(path.join(buildWorkDir(project, 'b2'), RESOLVE_INVOCATION))).toBe(false);
   });
 });
