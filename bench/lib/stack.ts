@@ -77,6 +77,8 @@ export async function startWorker(bench: BenchStack, taskQueue: string): Promise
 export interface ProcessUsage {
   /** User + system CPU seconds since the process started. */
   cpuSeconds: number;
+  /** User + system CPU seconds of its children that have exited and been waited for (dbt under a worker). */
+  childrenCpuSeconds: number;
   /** Peak resident memory (VmHWM), MiB. */
   peakRssMiB: number;
 }
@@ -86,7 +88,27 @@ export function processUsage(pid: number): ProcessUsage {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  const childTicks = Number(fields[13]) + Number(fields[14]); // cutime + cstime
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / 100, peakRssMiB: hwm / 1024 };
+  return { cpuSeconds: ticks / 100, childrenCpuSeconds: childTicks / 100, peakRssMiB: hwm / 1024 };
+}
+
+/** The Temporal dev server's pid (the CLI execs into the server: one process). */
+export function devServerPid(bench: BenchStack): number {
+  return Number(readFileSync(path.join(bench.home, 'temporal.pid'), 'utf8').trim());
+}
+
+/**
+ * A barrier between runs: returns once the given processes used under 5% of a core over half a
+ * second (no queued server or worker work from one run spills into the next), or after 30 s.
+ */
+export async function waitUntilIdle(pids: number[], maxWaitMs = 30_000): Promise<number> {
+  const cpu = () => pids.reduce((sum, pid) => sum + processUsage(pid).cpuSeconds, 0);
+  const t0 = Date.now();
+  for (;;) {
+    const before = cpu();
+    await new Promise((r) => setTimeout(r, 500));
+    if (cpu() - before < 0.025 || Date.now() - t0 > maxWaitMs) return (Date.now() - t0) / 1000;
+  }
 }

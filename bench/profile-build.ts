@@ -1,0 +1,107 @@
+// Where a watched build's time goes: one plain `dbt build` and one Watcher build of the same
+// generated project, then the Watcher build's phases from its workflow histories (resolve, the
+// consumers' starts, dbt, the tail) and each consumer's lag. A profile, not a benchmark: run
+// bench/run.ts for medians.
+//
+//   npx tsx bench/profile-build.ts [--models 185] [--threads 4] [--pairs 1]
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBuild, waitForBuild } from '../src/client.js';
+import type { NodeOutcome } from '../src/contracts/messages.js';
+import { buildWorkflowId, nodeWorkflowId } from '../src/contracts/names.js';
+import { installRuntime } from '../src/temporal/runtime.js';
+import { dbtBinary } from '../src/toolchain.js';
+import { generateProject } from './lib/generate-project.js';
+import { processUsage, startBenchStack, startWorker } from './lib/stack.js';
+import { quantile } from './stats.js';
+
+const { values: args } = parseArgs({
+  options: {
+    models: { type: 'string', default: '185' },
+    threads: { type: 'string', default: '4' },
+    pairs: { type: 'string', default: '1' },
+  },
+});
+const MODELS = Number(args.models);
+const THREADS = Number(args.threads);
+installRuntime('ERROR');
+
+const workDir = path.join(os.tmpdir(), `watcher-profile-${process.pid}`);
+mkdirSync(workDir, { recursive: true });
+const project = generateProject(path.join(workDir, 'project'), { models: MODELS, testsPerModel: 2.5, seeds: 3, rows: 3000 });
+const bench = await startBenchStack();
+const worker = await startWorker(bench, 'profile');
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
+function plain(schema: string): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      dbtBinary(),
+      ['build', '--project-dir', project.dir, '--threads', String(THREADS), '--vars', JSON.stringify({ schema }), '--target-path', path.join(workDir, schema, 'target'), '--log-path', path.join(workDir, schema, 'logs')],
+      { env: bench.env, cwd: project.dir, stdio: 'ignore' },
+    );
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`dbt exited ${code}`))));
+  });
+}
+
+async function watched(schema: string): Promise<void> {
+  const cpu0 = processUsage(worker.pid).cpuSeconds;
+  const t0 = Date.now();
+  const buildId = schema.replace(/_/g, '-');
+  const { handle } = await startBuild(bench.client, { projectDir: project.dir, buildId, threads: THREADS, nodeRetries: 0, overlap: 'allow', vars: { schema } }, { taskQueue: 'profile' });
+  const result = await waitForBuild(handle);
+  const t1 = Date.now();
+  if (!result.ok) throw new Error(result.error);
+  const cpu = processUsage(worker.pid).cpuSeconds - cpu0;
+  // The build's own phases, from its history.
+  const marks: Array<[string, number]> = [];
+  const history = await bench.client.workflow.getHandle(buildWorkflowId(buildId)).fetchHistory();
+  for (const e of history.events ?? []) {
+    const at = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) marks.push([`${type} scheduled`, at]);
+    if (e.activityTaskStartedEventAttributes) marks.push(['activity started', at]);
+    if (e.activityTaskCompletedEventAttributes) marks.push(['activity completed', at]);
+    if (e.childWorkflowExecutionStartedEventAttributes) marks.push([`child started ${e.childWorkflowExecutionStartedEventAttributes.workflowType?.name}`, at]);
+  }
+  const nodes = result.progress!.nodes;
+  const starts: number[] = [];
+  const lags: number[] = [];
+  let lastClose = 0;
+  for (let i = 0; i < nodes.length; i += 50) {
+    await Promise.all(
+      nodes.slice(i, i + 50).map(async (n) => {
+        const h = bench.client.workflow.getHandle(nodeWorkflowId(buildId, n.uniqueId));
+        const [outcome, d] = await Promise.all([h.result() as Promise<NodeOutcome>, h.describe()]);
+        starts.push(d.startTime.getTime());
+        const closed = d.closeTime?.getTime() ?? 0;
+        lastClose = Math.max(lastClose, closed);
+        if (outcome.reportCompletedAtMs) lags.push(closed - outcome.reportCompletedAtMs);
+      }),
+    );
+  }
+  starts.sort((a, b) => a - b);
+  const exited = result.progress!.dbtExitedAtMs ?? 0;
+  console.log(`watched build ${buildId}: ${s(t1 - t0)} s, worker CPU ${cpu.toFixed(1)} s`);
+  for (const [what, at] of marks) console.log(`  +${s(at - t0)} ${what}`);
+  console.log(`  consumers started: first +${s(starts[0]! - t0)}, 50% +${s(quantile(starts, 0.5) - t0)}, last +${s(starts.at(-1)! - t0)} (${starts.length})`);
+  console.log(`  dbt exited +${s(exited - t0)}; last consumer closed +${s(lastClose - t0)}; result +${s(t1 - t0)}`);
+  console.log(`  lag p50 ${quantile(lags, 0.5).toFixed(0)} ms, p99 ${quantile(lags, 0.99).toFixed(0)} ms, max ${Math.max(...lags).toFixed(0)} ms`);
+}
+
+try {
+  await plain(`warm_a`);
+  await watched(`warm_b`);
+  for (let r = 0; r < Number(args.pairs); r++) {
+    console.log(`plain dbt build: ${(await plain(`p_a_${r}`)).toFixed(2)} s`);
+    await watched(`p_b_${r}`);
+  }
+} finally {
+  await worker.stop();
+  await bench.stop();
+}
