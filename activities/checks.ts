@@ -3,7 +3,7 @@
 // activity). Thin: deciding and querying live in src/monitoring and src/store.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { CheckInputSchema, LogCleanupInputSchema, type CheckFinding, type CheckInputRaw, type CheckResult, type LogCleanupInputRaw, type LogCleanupSummary } from '../src/contracts/checks.js';
+import { checkInputSchema, logCleanupInputSchema, type CheckFinding, type CheckInputRaw, type CheckResult, type LogCleanupInputRaw, type LogCleanupSummary } from '../src/contracts/checks.js';
 import { FailureTypes } from '../src/contracts/status.js';
 import { parseInput } from '../src/contracts/validation.js';
 import type { Alert } from '../src/monitoring/alerts.js';
@@ -58,7 +58,7 @@ async function withLogged<T>(found: T[], logged: () => Promise<T[]>, key: (t: T)
 }
 
 export async function runCheck(deps: ActivityDeps, raw: CheckInputRaw, options: RunCheckOptions = {}): Promise<CheckResult> {
-  const input = validated(() => parseInput(CheckInputSchema, raw, 'check'));
+  const input = validated(() => parseInput(checkInputSchema(), raw, 'check'));
   const now = options.asOf === undefined ? new Date() : new Date(options.asOf);
   if (Number.isNaN(now.getTime())) throw ApplicationFailure.nonRetryable(`asOf: not a time: ${JSON.stringify(options.asOf)}`, FailureTypes.invalidInput);
   const pool = storeOf(deps);
@@ -88,7 +88,7 @@ export async function runCheck(deps: ActivityDeps, raw: CheckInputRaw, options: 
 }
 
 export async function cleanupLogs(deps: ActivityDeps, raw: LogCleanupInputRaw): Promise<LogCleanupSummary> {
-  const input = validated(() => parseInput(LogCleanupInputSchema, raw, 'log cleanup'));
+  const input = validated(() => parseInput(logCleanupInputSchema(), raw, 'log cleanup'));
   const { cutoff, deleted } = await cleanupStoreLogs(storeOf(deps), input);
   return { retentionDays: input.retentionDays, cutoff: cutoff.toISOString(), deleted: { ...deleted } };
 }

@@ -21,7 +21,7 @@ import {
   type NodeReport,
 } from '../src/contracts/messages.js';
 import { SearchAttributes } from '../src/contracts/names.js';
-import { parseNodeInput, type NodeInput, type NodeInputRaw } from '../src/contracts/node-input.js';
+import { nodeInputOf, type NodeInput, type NodeInputRaw } from '../src/contracts/node-input.js';
 import {
   consumerVerdict,
   FailuresNotRetried,
@@ -46,7 +46,7 @@ const { rerunNode } = proxyActivities<WatcherActivities>({
 export async function dbtNode(rawInput: NodeInputRaw): Promise<NodeOutcome> {
   let input: NodeInput;
   try {
-    input = parseNodeInput(rawInput);
+    input = nodeInputOf(rawInput, workflowInfo().parent);
   } catch (err) {
     if (err instanceof InvalidInputError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput);
     throw err;

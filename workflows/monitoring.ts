@@ -6,8 +6,8 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { WatcherActivities } from '../activities/index.js';
 import {
-  CheckInputSchema,
-  LogCleanupInputSchema,
+  checkInputSchema,
+  logCleanupInputSchema,
   type CheckInputRaw,
   type CheckName,
   type CheckSummary,
@@ -32,7 +32,7 @@ function parseOrFail<T>(parse: () => { success: true; data: T } | { success: fal
 
 async function runAndAlert(check: CheckName, raw: Record<string, unknown>): Promise<CheckSummary> {
   // Validated here too, so a Schedule with bad arguments fails its run at once, naming the field.
-  const input = parseOrFail(() => CheckInputSchema.safeParse({ ...raw, check }), `${check} check`);
+  const input = parseOrFail(() => checkInputSchema().safeParse({ ...raw, check }), `${check} check`);
   // The workflow's clock, fixed in its history: every attempt of the check judges this moment.
   const { alerts, ...found } = await runCheck(input, { asOf: new Date().toISOString() });
   // A channel that refuses them does not fail the check: it completes with what it found.
@@ -64,6 +64,6 @@ export async function anomalyAlerts(input: Without<'anomalies'> = {}): Promise<C
 
 /** Executions, closure rows and check logs older than the retention, in batches. */
 export async function logCleanup(raw: LogCleanupInputRaw = {}): Promise<LogCleanupSummary> {
-  const input = parseOrFail(() => LogCleanupInputSchema.safeParse(raw), 'log cleanup');
+  const input = parseOrFail(() => logCleanupInputSchema().safeParse(raw), 'log cleanup');
   return cleanupLogs(input);
 }

@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectClient } from '../client.js';
-import { CHECK_ID_PREFIX, CHECK_NAMES, CHECK_WORKFLOW_TYPES, CheckInputSchema, MIN_RETENTION_DAYS, type CheckFinding, type CheckName, type CheckSummary } from '../contracts/checks.js';
+import { CHECK_ID_PREFIX, CHECK_NAMES, CHECK_WORKFLOW_TYPES, checkInputSchema, MIN_RETENTION_DAYS, type CheckFinding, type CheckName, type CheckSummary } from '../contracts/checks.js';
 import { parseInput } from '../contracts/validation.js';
 import { loadConfig, type WatcherConfig } from '../config.js';
 import { checkScheduleDefinitions, installCheckSchedules, listCheckSchedules, type CheckScheduleOptions, type CheckScheduleView, type InstallResult } from '../monitoring/check-schedules.js';
@@ -140,7 +140,7 @@ export function checkCommand(): Command {
       if (opts.windowMinutes !== undefined) args.windowMinutes = opts.windowMinutes;
       if (opts.minExecutions !== undefined) args.minExecutions = opts.minExecutions;
       // Validated before anything starts: an option the check does not take is named.
-      parseInput(CheckInputSchema, { ...args, check: name }, `${name} check`);
+      parseInput(checkInputSchema(), { ...args, check: name }, `${name} check`);
       const summary = await withClient((client, taskQueue) => runCheckNow(client, taskQueue, name, args));
       console.log(opts.json ? JSON.stringify(summary, null, 2) : renderCheckSummary(summary));
       process.exitCode = summary.found > 0 ? 1 : 0;

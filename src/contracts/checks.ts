@@ -2,6 +2,7 @@
 // the `watcher check` command. Workflow-safe (zod only, no Node built-ins).
 import { z } from 'zod';
 import type { Alert } from '../monitoring/alerts.js';
+import { lazySchema } from './validation.js';
 
 export const CHECK_NAMES = ['freshness', 'timeliness', 'anomalies', 'failures'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
@@ -24,33 +25,38 @@ const lookback = (fallback: number) => z.number().int().min(5).max(5_256_000).de
 export const DEFAULT_TIMELINESS_LOOKBACK_MINUTES = 60;
 export const DEFAULT_ANOMALY_LOOKBACK_MINUTES = 24 * 60;
 
-export const CheckInputSchema = z.discriminatedUnion('check', [
-  z.object({ check: z.literal('freshness') }).strict(),
-  z.object({ check: z.literal('timeliness'), lookbackMinutes: lookback(DEFAULT_TIMELINESS_LOOKBACK_MINUTES) }).strict(),
-  z.object({ check: z.literal('anomalies'), lookbackMinutes: lookback(DEFAULT_ANOMALY_LOOKBACK_MINUTES) }).strict(),
-  z
-    .object({
-      check: z.literal('failures'),
-      /** Failing when strictly more than this share of the window's executions failed. */
-      thresholdPercent: z.number().min(0).lt(100).default(20),
-      windowMinutes: z.number().int().min(1).max(527_040).default(24 * 60),
-      minExecutions: z.number().int().min(1).max(1_000_000).default(5),
-    })
-    .strict(),
-]);
-export type CheckInputRaw = z.input<typeof CheckInputSchema>;
-export type CheckInput = z.output<typeof CheckInputSchema>;
+/** Built on first use (see lazySchema): every workflow of the bundle would build it otherwise. */
+export const checkInputSchema = lazySchema(() =>
+  z.discriminatedUnion('check', [
+    z.object({ check: z.literal('freshness') }).strict(),
+    z.object({ check: z.literal('timeliness'), lookbackMinutes: lookback(DEFAULT_TIMELINESS_LOOKBACK_MINUTES) }).strict(),
+    z.object({ check: z.literal('anomalies'), lookbackMinutes: lookback(DEFAULT_ANOMALY_LOOKBACK_MINUTES) }).strict(),
+    z
+      .object({
+        check: z.literal('failures'),
+        /** Failing when strictly more than this share of the window's executions failed. */
+        thresholdPercent: z.number().min(0).lt(100).default(20),
+        windowMinutes: z.number().int().min(1).max(527_040).default(24 * 60),
+        minExecutions: z.number().int().min(1).max(1_000_000).default(5),
+      })
+      .strict(),
+  ]),
+);
+export type CheckInputRaw = z.input<ReturnType<typeof checkInputSchema>>;
+export type CheckInput = z.output<ReturnType<typeof checkInputSchema>>;
 
 /** etl-watcher requires a retention of at least 90 days. */
 export const MIN_RETENTION_DAYS = 90;
-export const LogCleanupInputSchema = z
-  .object({
-    retentionDays: z.number().int().min(MIN_RETENTION_DAYS).max(36_500).default(MIN_RETENTION_DAYS),
-    batchSize: z.number().int().min(1).max(100_000).default(10_000),
-  })
-  .strict();
-export type LogCleanupInputRaw = z.input<typeof LogCleanupInputSchema>;
-export type LogCleanupInput = z.output<typeof LogCleanupInputSchema>;
+export const logCleanupInputSchema = lazySchema(() =>
+  z
+    .object({
+      retentionDays: z.number().int().min(MIN_RETENTION_DAYS).max(36_500).default(MIN_RETENTION_DAYS),
+      batchSize: z.number().int().min(1).max(100_000).default(10_000),
+    })
+    .strict(),
+);
+export type LogCleanupInputRaw = z.input<ReturnType<typeof logCleanupInputSchema>>;
+export type LogCleanupInput = z.output<ReturnType<typeof logCleanupInputSchema>>;
 
 /** One finding as a flat row (a table line, a JSON object). */
 export type CheckFinding = Record<string, string | number | boolean | null>;

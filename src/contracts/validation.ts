@@ -1,6 +1,17 @@
 // Shared helpers for validating inputs at the edge with zod. Workflow-safe (no Node built-ins).
 import { z } from 'zod';
 
+/**
+ * A schema built on first use, then kept. The Temporal worker evaluates every module of the
+ * workflow bundle again for each workflow it starts, so a schema built at module level was built
+ * once per consumer (zod schemas are costly to build: ~30% of the workflow thread's CPU at 185
+ * models). Built lazily, each workflow builds only the schemas it parses with.
+ */
+export function lazySchema<T>(make: () => T): () => T {
+  let schema: T | undefined;
+  return () => (schema ??= make());
+}
+
 /** One line per problem, each naming the field: `select[2]: must not contain ';'`. */
 export function describeZodError(error: z.ZodError): string {
   return describeIssues(error.issues, []);

@@ -8,7 +8,7 @@ import {
   CHECK_WORKFLOW_TYPES,
   DEFAULT_TIMELINESS_LOOKBACK_MINUTES,
   LOG_CLEANUP_WORKFLOW_TYPE,
-  LogCleanupInputSchema,
+  logCleanupInputSchema,
   MIN_RETENTION_DAYS,
 } from '../contracts/checks.js';
 import { parseInput } from '../contracts/validation.js';
@@ -40,7 +40,7 @@ export function checkScheduleId(name: string): string {
 
 /** The five Schedules (pure: unit-tested). A retention below 90 days fails here, creating nothing. */
 export function checkScheduleDefinitions(options: CheckScheduleOptions): CheckScheduleDefinition[] {
-  const cleanup = parseInput(LogCleanupInputSchema, { retentionDays: options.retentionDays ?? MIN_RETENTION_DAYS, batchSize: options.batchSize }, 'log cleanup');
+  const cleanup = parseInput(logCleanupInputSchema(), { retentionDays: options.retentionDays ?? MIN_RETENTION_DAYS, batchSize: options.batchSize }, 'log cleanup');
   const lookbackMinutes = options.timelinessLookbackMinutes ?? DEFAULT_TIMELINESS_LOOKBACK_MINUTES;
   return [
     { name: 'freshness', cron: '0 * * * *', workflowType: CHECK_WORKFLOW_TYPES.freshness, args: {}, summary: 'freshness check (hourly)' },

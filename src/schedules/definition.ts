@@ -3,7 +3,7 @@
 // its builds get. Pure: parsing, validation and the change-detection hash, no Temporal calls.
 // Everything is checked here, before anything is created, so a bad field fails at once by name.
 import { z } from 'zod';
-import { BuildInputSchema, parseBuildInput, type BuildInput, type BuildInputRaw } from '../contracts/build-input.js';
+import { buildInputSchema, parseBuildInput, type BuildInput, type BuildInputRaw } from '../contracts/build-input.js';
 import { CONTROL_CHARS, describeZodError, InvalidInputError } from '../contracts/validation.js';
 import { canonicalHash } from '../store/canonical-json.js';
 
@@ -158,7 +158,7 @@ const overlap = z.enum(OVERLAP_NAMES, { error: () => `must be one of ${OVERLAP_N
  * for every run). `overlap` is the schedule's policy; its builds keep the build input's default
  * (`queue` on the target lock), so two of them never write one target at once.
  */
-export const ScheduleDeclarationSchema = BuildInputSchema.omit({ projectDir: true, buildId: true, schedule: true, nextWatermark: true })
+export const ScheduleDeclarationSchema = buildInputSchema().omit({ projectDir: true, buildId: true, schedule: true, nextWatermark: true })
   .extend({
     name: z.string().regex(SCHEDULE_NAME, 'must be a schedule name: letters, digits, _ and -, at most 64 characters, starting with a letter or digit'),
     cron: z

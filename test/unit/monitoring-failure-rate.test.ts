@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CheckInputSchema } from '../../src/contracts/checks.js';
+import { checkInputSchema } from '../../src/contracts/checks.js';
 import { decideFailureRate, DEFAULT_FAILURE_RATE_RULE, windowBucketEnd } from '../../src/monitoring/failure-rate.js';
 
 const rule = DEFAULT_FAILURE_RATE_RULE;
@@ -35,11 +35,11 @@ describe('windowBucketEnd', () => {
 
 describe('failure-rate check input', () => {
   it('fills the defaults and names a bad field', () => {
-    expect(CheckInputSchema.parse({ check: 'failures' })).toEqual({ check: 'failures', thresholdPercent: 20, windowMinutes: 1440, minExecutions: 5 });
-    const bad = CheckInputSchema.safeParse({ check: 'failures', thresholdPercent: 100 });
+    expect(checkInputSchema().parse({ check: 'failures' })).toEqual({ check: 'failures', thresholdPercent: 20, windowMinutes: 1440, minExecutions: 5 });
+    const bad = checkInputSchema().safeParse({ check: 'failures', thresholdPercent: 100 });
     expect(bad.success).toBe(false);
     expect(JSON.stringify(bad.error?.issues[0]?.path)).toContain('thresholdPercent');
-    expect(CheckInputSchema.safeParse({ check: 'failures', lookbackMinutes: 5 }).success).toBe(false);
-    expect(CheckInputSchema.safeParse({ check: 'timeliness', lookbackMinutes: 4 }).success).toBe(false);
+    expect(checkInputSchema().safeParse({ check: 'failures', lookbackMinutes: 5 }).success).toBe(false);
+    expect(checkInputSchema().safeParse({ check: 'timeliness', lookbackMinutes: 4 }).success).toBe(false);
   });
 });

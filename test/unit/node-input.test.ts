@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planBuild } from '../../src/build/plan.js';
-import { parseNodeInput, type NodeInputRaw } from '../../src/contracts/node-input.js';
+import { nodeInputOf, parseNodeInput, type NodeInputRaw } from '../../src/contracts/node-input.js';
 import { InvalidInputError } from '../../src/contracts/validation.js';
 import type { ManifestNode } from '../../src/dbt/artifacts.js';
 
@@ -248,5 +248,24 @@ describe('parseNodeInput: the selectors planBuild writes', () => {
     // lists model.shop.ventes. planBuild writes such a selector, and the schema takes the é.
     const input = parseNodeInput(plannedInput('model.shop.ventes', 'models/données/ventes.sql'));
     expect(input.node.selector).toBe('resource_type:model,package:shop,fqn:shop.données.ventes,path:models/données/ventes.sql');
+  });
+});
+
+describe('nodeInputOf: validated at the edge', () => {
+  const bad = { ...validRaw(), node: { ...validRaw().node, selector: '--target-path=/tmp/x' } };
+
+  it('parses the input of a consumer started by hand, or by a workflow that is not its build\'s node group', () => {
+    expect(() => nodeInputOf(bad, undefined)).toThrow(InvalidInputError);
+    expect(() => nodeInputOf(bad, { workflowId: 'my-own-workflow' })).toThrow(InvalidInputError);
+    expect(() => nodeInputOf(bad, { workflowId: 'watcher/other-build/group-1' })).toThrow(InvalidInputError);
+    expect(nodeInputOf(validRaw(), undefined).upstreamTimeoutSeconds).toBe(24 * 3600);
+  });
+
+  it('takes the input its node group built as it is, with its defaults', () => {
+    const input = nodeInputOf({ ...validRaw(), rerun: undefined, rerunFlagsFrom: 'watcher/nightly-1/group-2' }, { workflowId: 'watcher/nightly-1/group-2' });
+    expect(input.upstreamTimeoutSeconds).toBe(24 * 3600);
+    expect(input.rerunFlagsFrom).toBe('watcher/nightly-1/group-2');
+    expect(input.node.uniqueId).toBe('model.shop.orders');
+    expect(nodeInputOf({ ...validRaw(), upstreamTimeoutSeconds: 60 }, { workflowId: 'watcher/nightly-1/group-1' }).upstreamTimeoutSeconds).toBe(60);
   });
 });

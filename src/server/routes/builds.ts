@@ -6,7 +6,7 @@ import { isGrpcDeadlineError, isGrpcServiceError, ServiceError } from '@temporal
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
 import { newBuildId, startBuild } from '../../client.js';
-import { BuildInputSchema } from '../../contracts/build-input.js';
+import { buildInputSchema } from '../../contracts/build-input.js';
 import { progressQuery, type BuildProgress } from '../../contracts/messages.js';
 import { BUILD_ID_PATTERN, buildWorkflowId, SCHEDULE_ID_PREFIX, scheduleId, SearchAttributes } from '../../contracts/names.js';
 import { NODE_STATUSES } from '../../contracts/status.js';
@@ -393,7 +393,7 @@ export function buildRoutes(app: Api, deps: ServerDeps): void {
       summary: 'Start a dbt build',
       description: "Starts the `dbtBuild` workflow on the server's task queue (a worker runs dbt). 409 when the buildId was used before; 503 when Temporal is not reachable.",
       tags: TAGS,
-      body: BuildInputSchema,
+      body: buildInputSchema(),
       response: { 201: StartedBuild, ...errorResponses },
     },
   }, async (request, reply) => {
