@@ -3,7 +3,7 @@
 // consumers' starts, dbt, the tail) and each consumer's lag. A profile, not a benchmark: run
 // bench/run.ts for medians.
 //
-//   npx tsx bench/profile-build.ts [--models 185] [--threads 4] [--pairs 1]
+//   npx tsx bench/profile-build.ts [--models 185] [--threads 4] [--pairs 1] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +23,8 @@ const { values: args } = parseArgs({
     models: { type: 'string', default: '185' },
     threads: { type: 'string', default: '4' },
     pairs: { type: 'string', default: '1' },
+    // A V8 CPU profile of the worker (every thread), written to this dir when the worker exits.
+    'cpu-prof': { type: 'string' },
   },
 });
 const MODELS = Number(args.models);
@@ -33,7 +35,7 @@ const workDir = path.join(os.tmpdir(), `watcher-profile-${process.pid}`);
 mkdirSync(workDir, { recursive: true });
 const project = generateProject(path.join(workDir, 'project'), { models: MODELS, testsPerModel: 2.5, seeds: 3, rows: 3000 });
 const bench = await startBenchStack();
-const worker = await startWorker(bench, 'profile');
+const worker = await startWorker(bench, 'profile', args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []);
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
 function plain(schema: string): Promise<number> {

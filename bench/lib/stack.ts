@@ -42,8 +42,8 @@ export interface WorkerProcess {
 }
 
 /** The real `watcher worker`, in its own process (its dbt children are processes of their own). */
-export async function startWorker(bench: BenchStack, taskQueue: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/watcher.js'), 'worker'], {
+export async function startWorker(bench: BenchStack, taskQueue: string, nodeArgs: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'bin/watcher.js'), 'worker'], {
     env: {
       ...bench.env,
       TEMPORAL_ADDRESS: bench.stack.file.temporalAddress,
