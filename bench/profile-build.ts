@@ -35,7 +35,11 @@ const workDir = path.join(os.tmpdir(), `watcher-profile-${process.pid}`);
 mkdirSync(workDir, { recursive: true });
 const project = generateProject(path.join(workDir, 'project'), { models: MODELS, testsPerModel: 2.5, seeds: 3, rows: 3000 });
 const bench = await startBenchStack();
-const worker = await startWorker(bench, 'profile', args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []);
+// A worker that cannot start leaves no stack running.
+const worker = await startWorker(bench, 'profile', args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []).catch(async (err: unknown) => {
+  await bench.stop();
+  throw err;
+});
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
 function plain(schema: string): Promise<number> {
