@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBuild, waitForBuild } from '../src/client.js';
-import type { NodeOutcome } from '../src/contracts/messages.js';
-import { buildWorkflowId, nodeWorkflowId } from '../src/contracts/names.js';
+import { buildWorkflowId } from '../src/contracts/names.js';
 import { installRuntime } from '../src/temporal/runtime.js';
 import { dbtBinary } from '../src/toolchain.js';
+import { consumerTimes, eventMs } from './lib/build-history.js';
 import { generateProject } from './lib/generate-project.js';
 import { processUsage, startBenchStack, startWorker } from './lib/stack.js';
 import { quantile } from './stats.js';
@@ -68,30 +68,14 @@ async function watched(schema: string): Promise<void> {
   const marks: Array<[string, number]> = [];
   const history = await bench.client.workflow.getHandle(buildWorkflowId(buildId)).fetchHistory();
   for (const e of history.events ?? []) {
-    const at = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+    const at = eventMs(e);
     const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
     if (type) marks.push([`${type} scheduled`, at]);
     if (e.activityTaskStartedEventAttributes) marks.push(['activity started', at]);
     if (e.activityTaskCompletedEventAttributes) marks.push(['activity completed', at]);
     if (e.childWorkflowExecutionStartedEventAttributes) marks.push([`child started ${e.childWorkflowExecutionStartedEventAttributes.workflowType?.name}`, at]);
   }
-  const nodes = result.progress!.nodes;
-  const starts: number[] = [];
-  const lags: number[] = [];
-  let lastClose = 0;
-  for (let i = 0; i < nodes.length; i += 50) {
-    await Promise.all(
-      nodes.slice(i, i + 50).map(async (n) => {
-        const h = bench.client.workflow.getHandle(nodeWorkflowId(buildId, n.uniqueId));
-        const [outcome, d] = await Promise.all([h.result() as Promise<NodeOutcome>, h.describe()]);
-        starts.push(d.startTime.getTime());
-        const closed = d.closeTime?.getTime() ?? 0;
-        lastClose = Math.max(lastClose, closed);
-        if (outcome.reportCompletedAtMs) lags.push(closed - outcome.reportCompletedAtMs);
-      }),
-    );
-  }
-  starts.sort((a, b) => a - b);
+  const { startsMs: starts, lastCloseMs: lastClose, lagsMs: lags } = await consumerTimes(bench.client, buildId, result.progress!.nodes.map((n) => n.uniqueId));
   const exited = result.progress!.dbtExitedAtMs ?? 0;
   console.log(`watched build ${buildId}: ${s(t1 - t0)} s, worker CPU ${cpu.toFixed(1)} s`);
   for (const [what, at] of marks) console.log(`  +${s(at - t0)} ${what}`);

@@ -18,11 +18,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { planBuild } from '../src/build/plan.js';
 import { startBuild, waitForBuild } from '../src/client.js';
-import type { NodeOutcome } from '../src/contracts/messages.js';
-import { nodeWorkflowId } from '../src/contracts/names.js';
 import type { Manifest } from '../src/dbt/artifacts.js';
 import { installRuntime } from '../src/temporal/runtime.js';
 import { dbtBinary, PROJECT_ROOT } from '../src/toolchain.js';
+import { consumerTimes, eventMs } from './lib/build-history.js';
 import { generateProject, type GeneratedProject } from './lib/generate-project.js';
 import { devServerPid, processUsage, startBenchStack, startWorker, waitUntilIdle, type BenchStack } from './lib/stack.js';
 import { quantile, summarize, type Summary } from './stats.js';
@@ -111,11 +110,6 @@ interface WatchedRun {
   visibleSeconds: number;
 }
 
-/** Epoch ms of a history event. */
-function eventMs(e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }): number {
-  return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-}
-
 /** (b) One Watcher build: client start to result, lags and tail from the consumers' close times. */
 async function watchedBuild(bench: BenchStack, project: GeneratedProject, schema: string, taskQueue: string, workerPid: number): Promise<WatchedRun> {
   const serverPid = devServerPid(bench);
@@ -148,22 +142,7 @@ async function watchedBuild(bench: BenchStack, project: GeneratedProject, schema
   }
   const resolve = times.resolveBuildGraph ?? {};
   const dbtStartedAt = times.runBuild?.started ?? 0;
-  const lagsMs: number[] = [];
-  let lastClose = 0;
-  let lastStart = 0;
-  const nodes = result.progress!.nodes;
-  for (let i = 0; i < nodes.length; i += 50) {
-    await Promise.all(
-      nodes.slice(i, i + 50).map(async (n) => {
-        const h = bench.client.workflow.getHandle(nodeWorkflowId(buildId, n.uniqueId));
-        const [outcome, d] = await Promise.all([h.result() as Promise<NodeOutcome>, h.describe()]);
-        const closed = d.closeTime?.getTime() ?? 0;
-        lastClose = Math.max(lastClose, closed);
-        lastStart = Math.max(lastStart, d.startTime.getTime());
-        if (outcome.reportCompletedAtMs) lagsMs.push(closed - outcome.reportCompletedAtMs);
-      }),
-    );
-  }
+  const { startsMs, lastCloseMs: lastClose, lagsMs } = await consumerTimes(bench.client, buildId, result.progress!.nodes.map((n) => n.uniqueId));
   const exitedAt = result.progress!.dbtExitedAtMs ?? lastClose;
   return {
     seconds,
@@ -174,7 +153,7 @@ async function watchedBuild(bench: BenchStack, project: GeneratedProject, schema
     serverCpuSeconds,
     resolveSeconds: ((resolve.completed ?? 0) - (resolve.scheduled ?? 0)) / 1000,
     dbtSeconds: (exitedAt - dbtStartedAt) / 1000,
-    visibleSeconds: (lastStart - dbtStartedAt) / 1000,
+    visibleSeconds: (startsMs.at(-1)! - dbtStartedAt) / 1000,
   };
 }
 

@@ -25,7 +25,12 @@ export function nodeWorkflowId(buildId: string, uniqueId: string): string {
 
 /** Workflow ID of a build's node group `n` (1-based); unique_ids always contain a dot, so no clash. */
 export function nodeGroupWorkflowId(buildId: string, n: number): string {
-  return `watcher/${buildId}/group-${n}`;
+  return `${nodeGroupWorkflowIdPrefix(buildId)}${n}`;
+}
+
+/** What every node group's workflow ID of a build starts with. */
+export function nodeGroupWorkflowIdPrefix(buildId: string): string {
+  return `watcher/${buildId}/group-`;
 }
 
 /** Workflow ID of the alerts a build found about its sources, delivered apart from it (no dot: no clash with unique_ids). */

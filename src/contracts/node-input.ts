@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DBT_OPTION_MESSAGE, looksLikeDbtOption, rerunFlagsSchema } from './build-input.js';
 import { CONSUMER_RESOURCE_TYPES } from './messages.js';
 import { DATEPARTS } from './node-config.js';
-import { BUILD_ID_PATTERN, nodeGroupWorkflowId } from './names.js';
+import { BUILD_ID_PATTERN, nodeGroupWorkflowIdPrefix } from './names.js';
 import { lazySchema, parseInput } from './validation.js';
 
 // dbt unique_ids: `model.<package>.<name>` (versioned models add `.v<N>`).
@@ -79,7 +79,7 @@ export function parseNodeInput(raw: unknown): NodeInput {
  * ~15 ms of worker CPU per consumer, as much as the rest of its first workflow task.
  */
 export function nodeInputOf(raw: NodeInputRaw, startedBy: { workflowId: string } | undefined): NodeInput {
-  const fromItsGroup = startedBy !== undefined && typeof raw.buildId === 'string' && startedBy.workflowId.startsWith(nodeGroupWorkflowId(raw.buildId, 0).slice(0, -1));
+  const fromItsGroup = startedBy !== undefined && typeof raw.buildId === 'string' && startedBy.workflowId.startsWith(nodeGroupWorkflowIdPrefix(raw.buildId));
   if (!fromItsGroup) return parseNodeInput(raw);
   return { ...raw, upstreamTimeoutSeconds: raw.upstreamTimeoutSeconds ?? DEFAULT_UPSTREAM_TIMEOUT_SECONDS } as NodeInput;
 }
