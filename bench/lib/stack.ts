@@ -1,6 +1,7 @@
 // The benchmarks' stack: the embedded dev stack (Postgres, headless Temporal dev server) in a
 // temp dir, a client, and real `watcher worker` processes whose CPU and memory can be measured.
 import { Client, Connection } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +32,8 @@ export async function startBenchStack(): Promise<BenchStack> {
       await connection.close();
       await stack.stop();
       rmSync(home, { recursive: true, force: true });
+      // Last: the runtime's forwarding of core logs kept a finished benchmark's process alive.
+      await Runtime.instance().shutdown();
     },
   };
 }
