@@ -1,5 +1,6 @@
 // What the activities need from the worker: injected, so tests can swap parts.
 import type { Client } from '@temporalio/client';
+import type { DbtRunners } from '../src/dbt/dbt-runner-process.js';
 import type { Notifier } from '../src/monitoring/notifier.js';
 import type { Pool } from '../src/store/db.js';
 
@@ -8,6 +9,8 @@ export interface ActivityDeps {
   client: Client;
   /** The dbt executable. */
   dbtBin: string;
+  /** dbt runners (one process per build that parses once), held between a build's listing and its build; none: a dbt process per invocation. */
+  dbtRunners?: DbtRunners;
   /** Environment for dbt (profile connection variables live here). */
   dbtEnv: NodeJS.ProcessEnv;
   /** Concurrent signals to consumers per build. */

@@ -8,8 +8,9 @@ import type { BuildPlan } from '../src/contracts/messages.js';
 import { jsonBytes, MAX_PLAN_BYTES, planTooLargeMessage } from '../src/contracts/payload-size.js';
 import { FailureTypes } from '../src/contracts/status.js';
 import { readManifest } from '../src/dbt/artifacts.js';
-import { listArgs } from '../src/dbt/command.js';
-import { DbtRun } from '../src/dbt/dbt-run.js';
+import { listArgs, parseArgs, type InvocationPaths } from '../src/dbt/command.js';
+import { DbtRun, type DbtRunOutcome } from '../src/dbt/dbt-run.js';
+import { DbtRunnerProcess } from '../src/dbt/dbt-runner-process.js';
 import { uniqueIdOfListLine } from '../src/dbt/events.js';
 import { buildWorkflowId } from '../src/contracts/names.js';
 import { DEFAULT_KEEP_BUILD_DIRS, prepareInvocationPaths, pruneBuildWorkDirs, RESOLVE_INVOCATION } from '../src/dbt/invocation.js';
@@ -33,12 +34,7 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
     const uniqueId = uniqueIdOfListLine(line);
     if (uniqueId) selected.add(uniqueId);
   };
-  const run = DbtRun.start({ dbtBin: deps.dbtBin, args: listArgs(input, paths), cwd: input.projectDir, env: deps.dbtEnv, paths, onPlainLine });
-  const outcome = await run.wait({
-    signal: Context.current().cancellationSignal,
-    stopGraceMs: deps.stopGraceMs,
-    heartbeat: () => keepHeartbeating(deps.heartbeatIntervalMs, () => ({ phase: 'dbt ls' })),
-  });
+  const outcome = await listSelection(deps, buildId, input, paths, onPlainLine);
   // The selection is whole only if `dbt ls` succeeded: exit 0 and nothing else.
   if (outcome.kind !== 'ok') throw dbtRunFailure(outcome);
 
@@ -50,6 +46,36 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
   const bytes = jsonBytes(plan);
   if (bytes > maxBytes) throw ApplicationFailure.nonRetryable(planTooLargeMessage(plan.nodes.length, bytes, maxBytes), FailureTypes.planTooLarge);
   return plan;
+}
+
+/**
+ * `dbt ls` of the build's selection. With the worker's dbt runners, in a runner that parses the
+ * project first and is then held for the build's `dbt build` (runBuild claims it), so the build
+ * does not start dbt and parse again; else in a dbt process of its own.
+ */
+async function listSelection(deps: ActivityDeps, buildId: string, input: BuildInput, paths: InvocationPaths, onPlainLine: (line: string) => void): Promise<DbtRunOutcome> {
+  const args = listArgs(input, paths);
+  const waitOptions = {
+    signal: Context.current().cancellationSignal,
+    stopGraceMs: deps.stopGraceMs,
+    heartbeat: () => keepHeartbeating(deps.heartbeatIntervalMs, () => ({ phase: 'dbt ls' })),
+  };
+  const common = { dbtBin: deps.dbtBin, cwd: input.projectDir, env: deps.dbtEnv, paths };
+  const runners = deps.dbtRunners;
+  let runner: DbtRunnerProcess | undefined;
+  try {
+    if (runners) runner = DbtRunnerProcess.start({ python: runners.python, forDir: path.dirname(paths.targetPath), cwd: input.projectDir, env: deps.dbtEnv, envArgs: args });
+  } catch (err) {
+    // Its Python cannot start or be tied to the worker: a dbt process says why, or does the work.
+    console.error(`watcher: build ${buildId}: dbt runner not started (${err instanceof Error ? err.message : String(err)}); running dbt ls on its own`);
+  }
+  if (!runners || !runner) return DbtRun.start({ ...common, args, onPlainLine }).wait(waitOptions);
+  const inRunner = { process: runner, last: false };
+  let outcome = await DbtRun.start({ ...common, args: parseArgs(input, paths), runner: inRunner }).wait(waitOptions);
+  if (outcome.kind === 'ok') outcome = await DbtRun.start({ ...common, args, onPlainLine, runner: inRunner }).wait(waitOptions);
+  if (outcome.kind === 'ok') runners.hold(buildId, runner);
+  else runner.close();
+  return outcome;
 }
 
 /**

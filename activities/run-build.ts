@@ -149,7 +149,13 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: 
         if (stopped.length) console.error(`watcher: build ${buildId}: stopped ${stopped.length} dbt process(es) of an earlier build still writing its target (pids ${stopped.join(', ')})`);
       }
 
+      // The runner that listed this build's selection has its manifest: a first attempt that
+      // builds that selection runs in it (no second dbt start-up and parse). Else it exits.
+      const runner = deps.dbtRunners?.claim(buildId);
+      const inRunner = runner && attempt === 1 && !override ? { process: runner, last: true } : undefined;
+      if (runner && !inRunner) runner.close();
       const run = DbtRun.start({
+        runner: inRunner,
         dbtBin: deps.dbtBin,
         args: buildArgs(input, paths, override, staleSkips.map((s) => s.selector)),
         cwd: input.projectDir,

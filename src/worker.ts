@@ -8,6 +8,7 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { maxSelectionArgvBytes } from '../activities/run-build.js';
 import { connectionOptions, integerFromEnv, type WatcherConfig } from './config.js';
 import { DBT_STOP_GRACE_MS, HEARTBEAT_INTERVAL_MS } from './contracts/timeouts.js';
+import { dbtRunnerFromEnv, DbtRunners, pythonOfDbt } from './dbt/dbt-runner-process.js';
 import { keepBuildDirsFromEnv } from './dbt/invocation.js';
 import { createNotifier, loadNotifierConfig } from './monitoring/notifier.js';
 import { createPool } from './store/db.js';
@@ -58,6 +59,13 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
  */
 export const DEFAULT_WORKFLOW_HEAP_MB = 512;
 
+/** The worker's dbt runners (WATCHER_DBT_RUNNER, default on), when its dbt is a Python entry point they can import. */
+function dbtRunnersFor(dbtBin: string): DbtRunners | undefined {
+  if (!dbtRunnerFromEnv()) return undefined;
+  const python = pythonOfDbt(dbtBin);
+  return python ? new DbtRunners(python) : undefined;
+}
+
 /** V8 reads the flag when an isolate is created: set it before the worker starts its workflow thread. */
 function limitWorkflowThreadHeap(): void {
   const mb = workflowHeapMbFromEnv();
@@ -76,9 +84,12 @@ export function maxCachedWorkflowsFromEnv(env: NodeJS.ProcessEnv = process.env):
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const client = new Client({ connection: options.connection, namespace: options.namespace });
+  const dbtBin = options.activityDeps?.dbtBin ?? dbtBinary();
   const deps: ActivityDeps = {
     client,
-    dbtBin: options.activityDeps?.dbtBin ?? dbtBinary(),
+    dbtBin,
+    // Read now, so a value that does not parse stops the worker at start, naming the variable.
+    dbtRunners: options.activityDeps && 'dbtRunners' in options.activityDeps ? options.activityDeps.dbtRunners : dbtRunnersFor(dbtBin),
     dbtEnv: options.activityDeps?.dbtEnv ?? process.env,
     signalConcurrency: options.activityDeps?.signalConcurrency ?? 32,
     stopGraceMs: options.activityDeps?.stopGraceMs ?? DBT_STOP_GRACE_MS,

@@ -6,6 +6,7 @@
 import type { DbtNodeResult } from '../contracts/messages.js';
 import { readRunResults } from './artifacts.js';
 import type { InvocationPaths } from './command.js';
+import type { DbtRunnerProcess } from './dbt-runner-process.js';
 import type { DbtEvent } from './events.js';
 import { describeDbtFailure, startInvocation, type InvocationOutcome, type RunningInvocation } from './invocation.js';
 import { NotTiedError } from '../tie-to-parent.js';
@@ -25,6 +26,11 @@ export interface DbtRunOptions {
   onResult?: (result: DbtNodeResult, event: DbtEvent) => void;
   /** Every stdout line that is not a JSON event (e.g. `dbt ls` results), none dropped. */
   onPlainLine?: (line: string) => void;
+  /**
+   * Run in this dbt runner (one process that parsed the project once) instead of a dbt process
+   * of its own; `last`: the runner exits after this invocation. `dbtBin` is then not used.
+   */
+  runner?: { process: DbtRunnerProcess; last: boolean };
 }
 
 export interface DbtRunWaitOptions {
@@ -74,15 +80,11 @@ export class DbtRun {
       const result = onResult ? translator.translate(event) : undefined;
       if (result) onResult?.(result, event);
     };
+    const handlers = { onEvent: onEvent || onResult ? handleEvent : undefined, onPlainLine: options.onPlainLine };
     try {
-      const running = startInvocation({
-        dbtBin: options.dbtBin,
-        args: options.args,
-        cwd: options.cwd,
-        env: options.env,
-        onEvent: onEvent || onResult ? handleEvent : undefined,
-        onPlainLine: options.onPlainLine,
-      });
+      const running = options.runner
+        ? options.runner.process.invoke(options.args, handlers, { last: options.runner.last })
+        : startInvocation({ dbtBin: options.dbtBin, args: options.args, cwd: options.cwd, env: options.env, ...handlers });
       return new DbtRun(options, running);
     } catch (err) {
       if (!isCannotStart(err)) throw err;

@@ -121,44 +121,58 @@ export interface RunningInvocation {
 /** Plain lines kept for an error report: the last ones. Callers that need every line use `onPlainLine`. */
 const MAX_KEPT_LINES = 200;
 
-export function startInvocation(options: {
-  dbtBin: string;
-  args: readonly string[];
-  cwd: string;
-  env: NodeJS.ProcessEnv;
+export interface InvocationHandlers {
   onEvent?: (event: DbtEvent) => void;
   /** Every stdout line that is not a JSON event (e.g. `dbt ls` results), none dropped. */
   onPlainLine?: (line: string) => void;
-}): RunningInvocation {
-  let invocationId: string | undefined;
-  let dbtVersion: string | undefined;
-  const fatalErrors: string[] = [];
-  const errorMessages: string[] = [];
-  const plainLines: string[] = [];
+}
 
-  const child = spawnDbt(options.dbtBin, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    onStdoutLine: (line) => {
-      if (!isRelevantLogLine(line)) return;
-      const event = parseDbtLogLine(line);
-      if (!event) {
-        if (!line.trim()) return;
-        options.onPlainLine?.(line);
-        plainLines.push(line);
-        if (plainLines.length > MAX_KEPT_LINES) plainLines.shift();
-        return;
-      }
-      if (!invocationId && event.invocationId) invocationId = event.invocationId;
-      if (event.name === DbtEventNames.version) dbtVersion = String(event.data.version ?? '').replace(/^=/, '');
-      if (event.name === DbtEventNames.fatal) fatalErrors.push(errorTextOf(event));
-      else if (event.level === 'error' && errorMessages.length < 50) errorMessages.push(event.msg);
-      options.onEvent?.(event);
-    },
-  });
+/**
+ * What one invocation said on stdout, line by line: its events go to the caller as they come,
+ * and what an outcome needs (its id, dbt's version, its errors) is kept.
+ */
+export class InvocationLog {
+  private id: string | undefined;
+  private dbtVersion: string | undefined;
+  private readonly fatalErrors: string[] = [];
+  private readonly errorMessages: string[] = [];
+  private readonly plainLines: string[] = [];
 
-  const outcome = child.exited.then((exit) => ({ exit, invocationId, dbtVersion, fatalErrors, errorMessages, plainLines }));
-  return { process: child, outcome, invocationId: () => invocationId };
+  constructor(private readonly handlers: InvocationHandlers) {}
+
+  /** The invocation id from dbt's first log line (undefined until it arrives). */
+  invocationId(): string | undefined {
+    return this.id;
+  }
+
+  line(line: string): void {
+    if (!isRelevantLogLine(line)) return;
+    const event = parseDbtLogLine(line);
+    if (!event) {
+      if (!line.trim()) return;
+      this.handlers.onPlainLine?.(line);
+      this.plainLines.push(line);
+      if (this.plainLines.length > MAX_KEPT_LINES) this.plainLines.shift();
+      return;
+    }
+    if (!this.id && event.invocationId) this.id = event.invocationId;
+    if (event.name === DbtEventNames.version) this.dbtVersion = String(event.data.version ?? '').replace(/^=/, '');
+    if (event.name === DbtEventNames.fatal) this.fatalErrors.push(errorTextOf(event));
+    else if (event.level === 'error' && this.errorMessages.length < 50) this.errorMessages.push(event.msg);
+    this.handlers.onEvent?.(event);
+  }
+
+  outcome(exit: DbtExit): InvocationOutcome {
+    const { id: invocationId, dbtVersion, fatalErrors, errorMessages, plainLines } = this;
+    return { exit, invocationId, dbtVersion, fatalErrors, errorMessages, plainLines };
+  }
+}
+
+export function startInvocation(options: { dbtBin: string; args: readonly string[]; cwd: string; env: NodeJS.ProcessEnv } & InvocationHandlers): RunningInvocation {
+  const log = new InvocationLog(options);
+  const child = spawnDbt(options.dbtBin, options.args, { cwd: options.cwd, env: options.env, onStdoutLine: (line) => log.line(line) });
+  const outcome = child.exited.then((exit) => log.outcome(exit));
+  return { process: child, outcome, invocationId: () => log.invocationId() };
 }
 
 /** dbt's own explanation of a failed invocation, for an error message. */

@@ -7,6 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { Writable } from 'node:stream';
 import { DBT_SIGTERM_GRACE_MS, DBT_STOP_GRACE_MS } from '../contracts/timeouts.js';
 import { tiedToParent } from '../tie-to-parent.js';
 
@@ -24,6 +25,8 @@ export interface DbtProcess {
   readonly exited: Promise<DbtExit>;
   /** SIGINT to the group (dbt cancels its queries), then SIGTERM, then SIGKILL. */
   stop(graceMs: number): Promise<DbtExit>;
+  /** dbt's stdin, when spawned with `stdin: 'pipe'` (the dbt runner reads its commands there). */
+  readonly stdin?: Writable;
 }
 
 export class DbtNotFoundError extends Error {
@@ -37,6 +40,10 @@ export interface SpawnDbtOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   onStdoutLine: (line: string) => void;
+  /** 'pipe' to write to dbt's stdin (default: none). */
+  stdin?: 'ignore' | 'pipe';
+  /** The dbt arguments the environment is chosen for, when they are not `args` (the dbt runner gets them on stdin). */
+  envArgs?: readonly string[];
 }
 
 const STDERR_TAIL_LINES = 40;
@@ -57,8 +64,8 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
 
   const child: ChildProcess = spawn(command, argv, {
     cwd: options.cwd,
-    env: { ...dbtEnvironment(options.env, options.cwd, args), PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...dbtEnvironment(options.env, options.cwd, options.envArgs ?? args), PYTHONUNBUFFERED: '1' },
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a stop reaches every process dbt started
   });
 
@@ -99,9 +106,12 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
   const waitFor = (ms: number) =>
     Promise.race([exited.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
+  // A runner that exits before it read every command: its stdin's EPIPE is not an error here.
+  child.stdin?.on('error', () => undefined);
   return {
     pid,
     exited,
+    stdin: child.stdin ?? undefined,
     async stop(graceMs: number) {
       await stopInStages(signalGroup, waitFor, graceMs);
       return exited;

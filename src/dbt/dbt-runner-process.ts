@@ -1,0 +1,173 @@
+// One dbt process for a build's invocations (dbt_runner.py beside this file): it parses the
+// project once, lists the build's selection for resolveBuildGraph, then waits, and runs the
+// build's `dbt build` on the same manifest when runBuild claims it. A watched build then starts
+// dbt and parses the project once, as a plain `dbt build` does (issue 13: the second start-up
+// and parse cost 1.5-2 s per build). Every invocation writes what the dbt CLI writes (its JSON
+// log lines, its artifacts, its log file, its exit code), so DbtRun treats both alike.
+// Anything unusual (another worker runs the build, a retried attempt, a wait past
+// DBT_RUNNER_IDLE_MS) falls back to a `dbt build` process of its own, as before.
+import { closeSync, openSync, readSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { booleanFromEnv } from '../config.js';
+import { InvocationLog, type InvocationHandlers, type RunningInvocation } from './invocation.js';
+import { spawnDbt, type DbtExit, type DbtProcess } from './process.js';
+
+const RUNNER_SCRIPT = fileURLToPath(new URL('./dbt_runner.py', import.meta.url));
+
+/** The line dbt_runner.py writes after each command: `{"watcher_dbt_runner": {"exit": N}}`. */
+const DONE_MARKER = '{"watcher_dbt_runner":';
+
+/** How long a runner waits between its listing and its build before it is closed (the build then starts its own dbt). */
+export const DBT_RUNNER_IDLE_MS = 60_000;
+
+/** WATCHER_DBT_RUNNER: whether builds use the dbt runner (default yes; `false` runs one dbt process per invocation). */
+export function dbtRunnerFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return booleanFromEnv('WATCHER_DBT_RUNNER', true, env);
+}
+
+/**
+ * The Python a dbt executable runs on (its `#!` line), when it is a Python entry point beside
+ * that Python (a venv's `bin/dbt`): the runner imports dbt there. Undefined otherwise (a dbt on
+ * the PATH by name, a wrapper script): builds then run dbt as a process per invocation.
+ */
+export function pythonOfDbt(dbtBin: string): string | undefined {
+  if (!path.isAbsolute(dbtBin)) return undefined;
+  let head: string;
+  try {
+    const fd = openSync(dbtBin, 'r');
+    try {
+      const buffer = Buffer.alloc(512);
+      head = buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const shebang = /^#!(\S+)\r?\n/.exec(head)?.[1];
+  if (!shebang || !/\/python[0-9.]*$/.test(shebang) || !head.includes('from dbt.cli.main import')) return undefined;
+  return shebang;
+}
+
+export class DbtRunnerProcess {
+  private current: { log: InvocationLog; done?: (exit: DbtExit) => void } | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly process: DbtProcess,
+    /** The invocation dir it was started for (in its command line, so `ps` and test teardowns see whose it is). */
+    readonly forDir: string,
+  ) {}
+
+  /**
+   * Start a runner. `envArgs`: the dbt arguments its environment is chosen for (the project's
+   * profile, as for a dbt process). Throws as spawnDbt does (DbtNotFoundError, NotTiedError).
+   */
+  static start(options: { python: string; forDir: string; cwd: string; env: NodeJS.ProcessEnv; envArgs: readonly string[] }): DbtRunnerProcess {
+    let runner: DbtRunnerProcess | undefined;
+    const child = spawnDbt(options.python, [RUNNER_SCRIPT, options.forDir], {
+      cwd: options.cwd,
+      env: options.env,
+      envArgs: options.envArgs,
+      stdin: 'pipe',
+      onStdoutLine: (line) => runner?.line(line),
+    });
+    runner = new DbtRunnerProcess(child, options.forDir);
+    // A runner that dies between commands ends the one it was running, if any.
+    void child.exited.then(
+      (exit) => runner.finishCurrent(exit),
+      () => runner.finishCurrent({ code: null, signal: null, stderrTail: [] }),
+    );
+    return runner;
+  }
+
+  /**
+   * Run one dbt command in this runner (`args` as for the dbt CLI). Not `last`: its outcome comes
+   * when the command is done, and the runner waits for the next. `last`: the runner exits after
+   * it, and its outcome is the process's exit (as a dbt process's). One command at a time.
+   */
+  invoke(args: readonly string[], handlers: InvocationHandlers, { last }: { last: boolean }): RunningInvocation {
+    if (this.closed) throw new Error('this dbt runner was closed');
+    if (this.current) throw new Error('this dbt runner is running a command already');
+    const log = new InvocationLog(handlers);
+    const current: { log: InvocationLog; done?: (exit: DbtExit) => void } = { log };
+    this.current = current;
+    let outcome: Promise<DbtExit>;
+    if (last) {
+      // The process's exit is the outcome: stdout is read to its end by then.
+      outcome = this.process.exited;
+    } else {
+      outcome = new Promise<DbtExit>((resolve) => (current.done = resolve));
+    }
+    this.process.stdin?.write(`${JSON.stringify(args)}\n`);
+    if (last) this.close();
+    return { process: this.process, outcome: outcome.then((exit) => log.outcome(exit)), invocationId: () => log.invocationId() };
+  }
+
+  /** No more commands: the runner exits once its current one is done (at once when idle). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.process.stdin?.end();
+  }
+
+  private line(line: string): void {
+    const current = this.current;
+    if (line.startsWith(DONE_MARKER)) {
+      const code = exitCodeOfMarker(line);
+      if (current?.done) {
+        this.current = undefined;
+        current.done({ code, signal: null, stderrTail: [] });
+      }
+      return;
+    }
+    current?.log.line(line);
+  }
+
+  private finishCurrent(exit: DbtExit): void {
+    const current = this.current;
+    this.current = undefined;
+    current?.done?.(exit);
+  }
+}
+
+function exitCodeOfMarker(line: string): number {
+  try {
+    const code = (JSON.parse(line) as { watcher_dbt_runner?: { exit?: unknown } }).watcher_dbt_runner?.exit;
+    return typeof code === 'number' ? code : 2;
+  } catch {
+    return 2;
+  }
+}
+
+/**
+ * The worker's runners between a build's listing and its build, one per build at most. A runner
+ * not claimed within `idleMs` is closed (it exits), so none waits longer than that.
+ */
+export class DbtRunners {
+  private readonly held = new Map<string, { runner: DbtRunnerProcess; timer: NodeJS.Timeout }>();
+
+  constructor(
+    /** The Python that imports dbt (pythonOfDbt). */
+    readonly python: string,
+    private readonly idleMs = DBT_RUNNER_IDLE_MS,
+  ) {}
+
+  /** Keep `runner` for the build's `dbt build`; one held before for the same build is closed. */
+  hold(buildId: string, runner: DbtRunnerProcess): void {
+    this.claim(buildId)?.close();
+    const timer = setTimeout(() => this.claim(buildId)?.close(), this.idleMs);
+    timer.unref(); // the runner is tied to this process: it never keeps it alive
+    this.held.set(buildId, { runner, timer });
+  }
+
+  /** The runner held for the build, now the caller's (to invoke or to close). */
+  claim(buildId: string): DbtRunnerProcess | undefined {
+    const entry = this.held.get(buildId);
+    if (!entry) return undefined;
+    this.held.delete(buildId);
+    clearTimeout(entry.timer);
+    return entry.runner;
+  }
+}
