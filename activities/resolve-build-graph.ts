@@ -64,7 +64,7 @@ async function listSelection(deps: ActivityDeps, buildId: string, input: BuildIn
   const runners = deps.dbtRunners;
   let runner: DbtRunnerProcess | undefined;
   try {
-    if (runners) runner = DbtRunnerProcess.start({ python: runners.python, forDir: path.dirname(paths.targetPath), cwd: input.projectDir, env: deps.dbtEnv, envArgs: args });
+    if (runners) runner = new DbtRunnerProcess({ python: runners.python, forDir: path.dirname(paths.targetPath), cwd: input.projectDir, env: deps.dbtEnv, envArgs: args });
   } catch (err) {
     // Its Python cannot start or be tied to the worker: a dbt process says why, or does the work.
     console.error(`watcher: build ${buildId}: dbt runner not started (${err instanceof Error ? err.message : String(err)}); running dbt ls on its own`);

@@ -51,35 +51,29 @@ export function pythonOfDbt(dbtBin: string): string | undefined {
 }
 
 export class DbtRunnerProcess {
+  /** The runner's process (its pid, its stop, its exit). */
+  readonly process: DbtProcess;
   private current: { log: InvocationLog; done?: (exit: DbtExit) => void } | undefined;
   private closed = false;
 
-  private constructor(
-    readonly process: DbtProcess,
-    /** The invocation dir it was started for (in its command line, so `ps` and test teardowns see whose it is). */
-    readonly forDir: string,
-  ) {}
-
   /**
-   * Start a runner. `envArgs`: the dbt arguments its environment is chosen for (the project's
-   * profile, as for a dbt process). Throws as spawnDbt does (DbtNotFoundError, NotTiedError).
+   * Start a runner for the invocation dir `forDir` (in its command line, so `ps` and test
+   * teardowns see whose it is). `envArgs`: the dbt arguments its environment is chosen for (the
+   * project's profile, as for a dbt process). Throws as spawnDbt does (DbtNotFoundError, NotTiedError).
    */
-  static start(options: { python: string; forDir: string; cwd: string; env: NodeJS.ProcessEnv; envArgs: readonly string[] }): DbtRunnerProcess {
-    let runner: DbtRunnerProcess | undefined;
-    const child = spawnDbt(options.python, [RUNNER_SCRIPT, options.forDir], {
+  constructor(options: { python: string; forDir: string; cwd: string; env: NodeJS.ProcessEnv; envArgs: readonly string[] }) {
+    this.process = spawnDbt(options.python, [RUNNER_SCRIPT, options.forDir], {
       cwd: options.cwd,
       env: options.env,
       envArgs: options.envArgs,
       stdin: 'pipe',
-      onStdoutLine: (line) => runner?.line(line),
+      onStdoutLine: (line) => this.line(line),
     });
-    runner = new DbtRunnerProcess(child, options.forDir);
     // A runner that dies between commands ends the one it was running, if any.
-    void child.exited.then(
-      (exit) => runner.finishCurrent(exit),
-      () => runner.finishCurrent({ code: null, signal: null, stderrTail: [] }),
+    void this.process.exited.then(
+      (exit) => this.finishCurrent(exit),
+      () => this.finishCurrent({ code: null, signal: null, stderrTail: [] }),
     );
-    return runner;
   }
 
   /**
