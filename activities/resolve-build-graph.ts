@@ -73,8 +73,9 @@ async function listSelection(deps: ActivityDeps, buildId: string, input: BuildIn
   const inRunner = { process: runner, last: false };
   let outcome = await DbtRun.start({ ...common, args: parseArgs(input, paths), runner: inRunner }).wait(waitOptions);
   if (outcome.kind === 'ok') outcome = await DbtRun.start({ ...common, args, onPlainLine, runner: inRunner }).wait(waitOptions);
+  // A failed build ends here: its runner is gone before the activity says so.
   if (outcome.kind === 'ok') runners.hold(buildId, runner);
-  else runner.close();
+  else await runner.end(deps.stopGraceMs);
   return outcome;
 }
 

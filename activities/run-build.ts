@@ -153,7 +153,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: 
       // builds that selection runs in it (no second dbt start-up and parse). Else it exits.
       const runner = deps.dbtRunners?.claim(buildId);
       const inRunner = runner && attempt === 1 && !override ? { process: runner, last: true } : undefined;
-      if (runner && !inRunner) runner.close();
+      if (runner && !inRunner) await runner.end(deps.stopGraceMs);
       const run = DbtRun.start({
         runner: inRunner,
         dbtBin: deps.dbtBin,

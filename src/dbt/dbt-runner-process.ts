@@ -106,6 +106,16 @@ export class DbtRunnerProcess {
     this.process.stdin?.end();
   }
 
+  /** Close an idle runner and wait until it is gone (stopped after `graceMs` if it is not). */
+  async end(graceMs: number): Promise<void> {
+    this.close();
+    const gone = await Promise.race([
+      this.process.exited.then(() => true, () => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
+    ]);
+    if (!gone) await this.process.stop(graceMs).catch(() => undefined);
+  }
+
   private line(line: string): void {
     const current = this.current;
     if (line.startsWith(DONE_MARKER)) {
@@ -150,8 +160,8 @@ export class DbtRunners {
 
   /** Keep `runner` for the build's `dbt build`; one held before for the same build is closed. */
   hold(buildId: string, runner: DbtRunnerProcess): void {
-    this.claim(buildId)?.close();
-    const timer = setTimeout(() => this.claim(buildId)?.close(), this.idleMs);
+    void this.claim(buildId)?.end(this.idleMs);
+    const timer = setTimeout(() => void this.claim(buildId)?.end(this.idleMs), this.idleMs);
     timer.unref(); // the runner is tied to this process: it never keeps it alive
     this.held.set(buildId, { runner, timer });
   }

@@ -1,0 +1,141 @@
+// The dbt runner (one Python process that parses a project once and runs later commands on that
+// manifest) against the real dbt of the project's venv: parse and ls need no database. Also
+// which dbt executables it can run on, and how the worker's held runners are bounded.
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { generateProject } from '../../bench/lib/generate-project.js';
+import { parseArgs } from '../../src/dbt/command.js';
+import { DbtRun } from '../../src/dbt/dbt-run.js';
+import { DbtRunnerProcess, DbtRunners, pythonOfDbt } from '../../src/dbt/dbt-runner-process.js';
+import { uniqueIdOfListLine } from '../../src/dbt/events.js';
+import { dbtBinary } from '../../src/toolchain.js';
+
+const waitOptions = () => ({ signal: new AbortController().signal, stopGraceMs: 1000 });
+
+function project(models: number): { dir: string; paths: { targetPath: string; logPath: string } } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'watcher-dbt-runner-'));
+  const { dir } = generateProject(path.join(root, 'project'), { models, testsPerModel: 1, seeds: 1, rows: 10 });
+  return { dir, paths: { targetPath: path.join(root, 'target'), logPath: path.join(root, 'logs') } };
+}
+
+function listArgv(dir: string, paths: { targetPath: string; logPath: string }): string[] {
+  return ['ls', '--quiet', '--no-use-colors', '--output', 'json', '--output-keys', 'unique_id', '--project-dir', dir, '--profiles-dir', dir, '--target-path', paths.targetPath, '--log-path', paths.logPath];
+}
+
+describe('pythonOfDbt', () => {
+  it("is the Python of the venv's dbt", () => {
+    const python = pythonOfDbt(dbtBinary());
+    expect(python).toMatch(/\/python[0-9.]*$/);
+  });
+
+  it('is none for a dbt that is not a Python entry point of dbt, or not there', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'watcher-dbt-runner-bin-'));
+    const node = path.join(dir, 'dbt-node');
+    writeFileSync(node, `#!${process.execPath}\nconsole.log('hi')\n`);
+    const otherPython = path.join(dir, 'not-dbt');
+    writeFileSync(otherPython, '#!/usr/bin/python3\nprint("hi")\n');
+    chmodSync(node, 0o755);
+    expect(pythonOfDbt(node)).toBeUndefined();
+    expect(pythonOfDbt(otherPython)).toBeUndefined();
+    expect(pythonOfDbt(path.join(dir, 'missing'))).toBeUndefined();
+    expect(pythonOfDbt('dbt')).toBeUndefined(); // by name on the PATH: not read
+  });
+});
+
+describe('DbtRunnerProcess (real dbt)', () => {
+  const started: DbtRunnerProcess[] = [];
+  afterEach(async () => {
+    for (const runner of started.splice(0)) await runner.process.stop(1000);
+  });
+
+  function startRunner(dir: string, paths: { targetPath: string; logPath: string }): DbtRunnerProcess {
+    const runner = new DbtRunnerProcess({ python: pythonOfDbt(dbtBinary())!, forDir: path.dirname(paths.targetPath), cwd: dir, env: process.env, envArgs: ['--profiles-dir', dir] });
+    started.push(runner);
+    return runner;
+  }
+
+  it('parses once, lists on that manifest, waits, and exits with its last command', async () => {
+    const { dir, paths } = project(3);
+    const runner = startRunner(dir, paths);
+    const common = { dbtBin: dbtBinary(), cwd: dir, env: process.env, paths };
+    const flags = { projectDir: dir, profilesDir: dir, fullRefresh: false };
+
+    const parsed = await DbtRun.start({ ...common, args: parseArgs(flags, paths), runner: { process: runner, last: false } }).wait(waitOptions());
+    expect(parsed.kind).toBe('ok');
+
+    const listed: string[] = [];
+    const onPlainLine = (line: string) => {
+      const id = uniqueIdOfListLine(line);
+      if (id) listed.push(id);
+    };
+    const list = await DbtRun.start({ ...common, args: listArgv(dir, paths), onPlainLine, runner: { process: runner, last: false } }).wait(waitOptions());
+    expect(list.kind).toBe('ok');
+    expect(listed.filter((id) => id.startsWith('model.')).sort()).toEqual(['model.bench.m_0_0', 'model.bench.m_0_1', 'model.bench.m_0_2']);
+    expect(listed.filter((id) => id.startsWith('seed.'))).toHaveLength(1);
+    expect(listed.filter((id) => id.startsWith('test.'))).toHaveLength(3);
+
+    // Still running between commands; a last command that dbt refuses is exit 2, and the runner ends.
+    const last = await DbtRun.start({ ...common, args: ['ls', '--no-such-option'], runner: { process: runner, last: true } }).wait(waitOptions());
+    expect(last.kind).toBe('dbt-failed');
+    if (last.kind === 'dbt-failed') expect(last.invocation.exit.code).toBe(2);
+    expect((await runner.process.exited).code).toBe(2);
+  });
+
+  it('reports a failed parse as dbt does, and exits when closed', async () => {
+    const { dir, paths } = project(1);
+    writeFileSync(path.join(dir, 'models', 'broken.sql'), "select {{ ref('no_such_model') }}\n");
+    const runner = startRunner(dir, paths);
+    const parsed = await DbtRun.start({ dbtBin: dbtBinary(), cwd: dir, env: process.env, paths, args: parseArgs({ projectDir: dir, profilesDir: dir, fullRefresh: false }, paths), runner: { process: runner, last: false } }).wait(
+      waitOptions(),
+    );
+    expect(parsed.kind).toBe('dbt-failed');
+    if (parsed.kind === 'dbt-failed') expect(parsed.message).toContain('no_such_model');
+    runner.close();
+    expect((await runner.process.exited).code).toBe(2);
+  });
+
+  it('a stop while it runs a command ends that command as canceled', async () => {
+    const { dir, paths } = project(40);
+    const runner = startRunner(dir, paths);
+    const abort = new AbortController();
+    const run = DbtRun.start({ dbtBin: dbtBinary(), cwd: dir, env: process.env, paths, args: parseArgs({ projectDir: dir, profilesDir: dir, fullRefresh: false }, paths), runner: { process: runner, last: false } });
+    abort.abort('test stops it');
+    const outcome = await run.wait({ signal: abort.signal, stopGraceMs: 1000 });
+    expect(outcome.kind).toBe('canceled');
+    const exit = await runner.process.exited;
+    expect(exit.code === null || exit.code !== 0).toBe(true);
+  });
+});
+
+describe('DbtRunners', () => {
+  afterEach(() => vi.useRealTimers());
+
+  const fakeRunner = () => ({ end: vi.fn(() => Promise.resolve()) }) as unknown as DbtRunnerProcess & { end: ReturnType<typeof vi.fn> };
+
+  it('gives a held runner to the build that claims it, once', () => {
+    const runners = new DbtRunners('/usr/bin/python3');
+    const runner = fakeRunner();
+    runners.hold('b1', runner);
+    expect(runners.claim('b2')).toBeUndefined();
+    expect(runners.claim('b1')).toBe(runner);
+    expect(runners.claim('b1')).toBeUndefined();
+    expect(runner.end).not.toHaveBeenCalled();
+  });
+
+  it('closes a runner held again for the same build, and one nobody claims in time', () => {
+    vi.useFakeTimers();
+    const runners = new DbtRunners('/usr/bin/python3', 1000);
+    const first = fakeRunner();
+    const second = fakeRunner();
+    runners.hold('b1', first);
+    runners.hold('b1', second);
+    expect(first.end).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(999);
+    expect(second.end).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(second.end).toHaveBeenCalledTimes(1);
+    expect(runners.claim('b1')).toBeUndefined();
+  });
+});
