@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { maxSelectionArgvBytes } from '../../activities/run-build.js';
 import { EnvironmentError, loadConfig } from '../../src/config.js';
+import { dbtRunnerFromEnv } from '../../src/dbt/dbt-runner-process.js';
 import { keepBuildDirsFromEnv } from '../../src/dbt/invocation.js';
 import { loadNotifierConfig } from '../../src/monitoring/notifier.js';
 import { autoCreateAnomalyRules } from '../../src/store/catalog.js';
@@ -54,6 +55,7 @@ const JUNK: Array<[string, string, Reader, boolean]> = [
   ['WATCHER_KEEP_BUILD_DIRS', 'abc', keepBuildDirsFromEnv, false],
   ['WATCHER_KEEP_BUILD_DIRS', '0', keepBuildDirsFromEnv, false],
   ['WATCHER_DBT_DEFAULT_ANOMALY_RULES', 'maybe', dbtDefaultAnomalyRules, false],
+  ['WATCHER_DBT_RUNNER', 'perhaps', dbtRunnerFromEnv, false],
   ['WATCHER_AUTO_CREATE_ANOMALY_DETECTION_RULES', 'maybe', autoCreateAnomalyRules, false],
   ['WATCHER_AUTO_CREATE_ANOMALY_DETECTION_RULES', 'ture', autoCreateAnomalyRules, false],
   ['WATCHER_LOG_LEVEL', 'loud', logLevelFromEnv, false],
