@@ -34,26 +34,40 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
     const uniqueId = uniqueIdOfListLine(line);
     if (uniqueId) selected.add(uniqueId);
   };
-  const outcome = await listSelection(deps, buildId, input, paths, onPlainLine);
-  // The selection is whole only if `dbt ls` succeeded: exit 0 and nothing else.
-  if (outcome.kind !== 'ok') throw dbtRunFailure(outcome);
+  const { outcome, runner } = await listSelection(deps, buildId, input, paths, onPlainLine);
+  try {
+    // The selection is whole only if `dbt ls` succeeded: exit 0 and nothing else.
+    if (outcome.kind !== 'ok') throw dbtRunFailure(outcome);
 
-  const manifest = await readManifest(paths.targetPath);
-  if (!manifest) throw new Error(`dbt ls did not write ${path.join(paths.targetPath, 'manifest.json')}`);
-  const plan: BuildPlan = { ...planBuild(manifest, selected), targetKey: targetKeyOf(input) };
-  // A plan over Temporal's payload limit would fail the build's workflow task again and again: refuse it, saying why.
-  const maxBytes = deps.maxPlanBytes ?? MAX_PLAN_BYTES;
-  const bytes = jsonBytes(plan);
-  if (bytes > maxBytes) throw ApplicationFailure.nonRetryable(planTooLargeMessage(plan.nodes.length, bytes, maxBytes), FailureTypes.planTooLarge);
-  return plan;
+    const manifest = await readManifest(paths.targetPath);
+    if (!manifest) throw new Error(`dbt ls did not write ${path.join(paths.targetPath, 'manifest.json')}`);
+    const plan: BuildPlan = { ...planBuild(manifest, selected), targetKey: targetKeyOf(input) };
+    // A plan over Temporal's payload limit would fail the build's workflow task again and again: refuse it, saying why.
+    const maxBytes = deps.maxPlanBytes ?? MAX_PLAN_BYTES;
+    const bytes = jsonBytes(plan);
+    if (bytes > maxBytes) throw ApplicationFailure.nonRetryable(planTooLargeMessage(plan.nodes.length, bytes, maxBytes), FailureTypes.planTooLarge);
+    // The build goes on: its `dbt build` runs in this runner if it claims it in time.
+    if (runner) deps.dbtRunners?.hold(buildId, runner);
+    return plan;
+  } catch (err) {
+    // A build that fails here has no `dbt build`: its runner is gone before the activity says so.
+    await runner?.end(deps.stopGraceMs);
+    throw err;
+  }
 }
 
 /**
  * `dbt ls` of the build's selection. With the worker's dbt runners, in a runner that parses the
- * project first and is then held for the build's `dbt build` (runBuild claims it), so the build
- * does not start dbt and parse again; else in a dbt process of its own.
+ * project first, returned still running (the caller holds it for the build's `dbt build`, or
+ * ends it); else in a dbt process of its own.
  */
-async function listSelection(deps: ActivityDeps, buildId: string, input: BuildInput, paths: InvocationPaths, onPlainLine: (line: string) => void): Promise<DbtRunOutcome> {
+async function listSelection(
+  deps: ActivityDeps,
+  buildId: string,
+  input: BuildInput,
+  paths: InvocationPaths,
+  onPlainLine: (line: string) => void,
+): Promise<{ outcome: DbtRunOutcome; runner?: DbtRunnerProcess }> {
   const args = listArgs(input, paths);
   const waitOptions = {
     signal: Context.current().cancellationSignal,
@@ -61,22 +75,23 @@ async function listSelection(deps: ActivityDeps, buildId: string, input: BuildIn
     heartbeat: () => keepHeartbeating(deps.heartbeatIntervalMs, () => ({ phase: 'dbt ls' })),
   };
   const common = { dbtBin: deps.dbtBin, cwd: input.projectDir, env: deps.dbtEnv, paths };
-  const runners = deps.dbtRunners;
   let runner: DbtRunnerProcess | undefined;
   try {
-    if (runners) runner = new DbtRunnerProcess({ python: runners.python, forDir: path.dirname(paths.targetPath), cwd: input.projectDir, env: deps.dbtEnv, envArgs: args });
+    if (deps.dbtRunners) runner = new DbtRunnerProcess({ python: deps.dbtRunners.python, forDir: path.dirname(paths.targetPath), cwd: input.projectDir, env: deps.dbtEnv, envArgs: args });
   } catch (err) {
     // Its Python cannot start or be tied to the worker: a dbt process says why, or does the work.
     console.error(`watcher: build ${buildId}: dbt runner not started (${err instanceof Error ? err.message : String(err)}); running dbt ls on its own`);
   }
-  if (!runners || !runner) return DbtRun.start({ ...common, args, onPlainLine }).wait(waitOptions);
+  if (!runner) return { outcome: await DbtRun.start({ ...common, args, onPlainLine }).wait(waitOptions) };
   const inRunner = { process: runner, last: false };
-  let outcome = await DbtRun.start({ ...common, args: parseArgs(input, paths), runner: inRunner }).wait(waitOptions);
-  if (outcome.kind === 'ok') outcome = await DbtRun.start({ ...common, args, onPlainLine, runner: inRunner }).wait(waitOptions);
-  // A failed build ends here: its runner is gone before the activity says so.
-  if (outcome.kind === 'ok') runners.hold(buildId, runner);
-  else await runner.end(deps.stopGraceMs);
-  return outcome;
+  try {
+    let outcome = await DbtRun.start({ ...common, args: parseArgs(input, paths), runner: inRunner }).wait(waitOptions);
+    if (outcome.kind === 'ok') outcome = await DbtRun.start({ ...common, args, onPlainLine, runner: inRunner }).wait(waitOptions);
+    return { outcome, runner };
+  } catch (err) {
+    await runner.end(deps.stopGraceMs);
+    throw err;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // The Watcher worker: workflows (bundled from workflows/) and activities (bound to their deps)
 // on one task queue. Also the entry point behind `watcher worker`.
-import { Client } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { buildWorkflowId } from './contracts/names.js';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle, type WorkflowBundleOption } from '@temporalio/worker';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -60,10 +61,18 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
 export const DEFAULT_WORKFLOW_HEAP_MB = 512;
 
 /** The worker's dbt runners (WATCHER_DBT_RUNNER, default on), when its dbt is a Python entry point they can import. */
-function dbtRunnersFor(dbtBin: string): DbtRunners | undefined {
+function dbtRunnersFor(dbtBin: string, client: Client): DbtRunners | undefined {
   if (!dbtRunnerFromEnv()) return undefined;
   const python = pythonOfDbt(dbtBin);
-  return python ? new DbtRunners(python) : undefined;
+  if (!python) return undefined;
+  const isBuildOpen = async (buildId: string) => {
+    try {
+      return (await client.workflow.getHandle(buildWorkflowId(buildId)).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      return !(err instanceof WorkflowNotFoundError); // unknown: still open
+    }
+  };
+  return new DbtRunners(python, isBuildOpen);
 }
 
 /** V8 reads the flag when an isolate is created: set it before the worker starts its workflow thread. */
@@ -89,7 +98,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     client,
     dbtBin,
     // Read now, so a value that does not parse stops the worker at start, naming the variable.
-    dbtRunners: options.activityDeps && 'dbtRunners' in options.activityDeps ? options.activityDeps.dbtRunners : dbtRunnersFor(dbtBin),
+    dbtRunners: options.activityDeps && 'dbtRunners' in options.activityDeps ? options.activityDeps.dbtRunners : dbtRunnersFor(dbtBin, client),
     dbtEnv: options.activityDeps?.dbtEnv ?? process.env,
     signalConcurrency: options.activityDeps?.signalConcurrency ?? 32,
     stopGraceMs: options.activityDeps?.stopGraceMs ?? DBT_STOP_GRACE_MS,

@@ -18,8 +18,10 @@ const RUNNER_SCRIPT = fileURLToPath(new URL('./dbt_runner.py', import.meta.url))
 /** The line dbt_runner.py writes after each command: `{"watcher_dbt_runner": {"exit": N}}`. */
 const DONE_MARKER = '{"watcher_dbt_runner":';
 
-/** How long a runner waits between its listing and its build before it is closed (the build then starts its own dbt). */
+/** How long a runner waits between its listing and its build before it ends (the build then starts its own dbt). */
 export const DBT_RUNNER_IDLE_MS = 60_000;
+/** How often a held runner asks whether its build still runs (one that closed will not claim it). */
+export const DBT_RUNNER_CHECK_MS = 1_000;
 
 /** WATCHER_DBT_RUNNER: whether builds use the dbt runner (default yes; `false` runs one dbt process per invocation). */
 export function dbtRunnerFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -57,8 +59,8 @@ export class DbtRunnerProcess {
   private closed = false;
 
   /**
-   * Start a runner for the invocation dir `forDir` (in its command line, so `ps` and test
-   * teardowns see whose it is). `envArgs`: the dbt arguments its environment is chosen for (the
+   * Start a runner for the invocation dir `forDir` it lists in (in its command line, so `ps` and
+   * test teardowns see whose it is; the invocation it runs later is in that one's dbt.pid record). `envArgs`: the dbt arguments its environment is chosen for (the
    * project's profile, as for a dbt process). Throws as spawnDbt does (DbtNotFoundError, NotTiedError).
    */
   constructor(options: { python: string; forDir: string; cwd: string; env: NodeJS.ProcessEnv; envArgs: readonly string[] }) {
@@ -146,32 +148,48 @@ function exitCodeOfMarker(line: string): number {
 }
 
 /**
- * The worker's runners between a build's listing and its build, one per build at most. A runner
- * not claimed within `idleMs` is closed (it exits), so none waits longer than that.
+ * The worker's runners between a build's listing and its build, one per build at most. A held
+ * runner ends when its build closes without claiming it (a rejected or failed build: checked
+ * every `checkMs`) or after `idleMs` (a build queued behind its target's lock), so none waits
+ * longer than that.
  */
 export class DbtRunners {
-  private readonly held = new Map<string, { runner: DbtRunnerProcess; timer: NodeJS.Timeout }>();
+  private readonly held = new Map<string, DbtRunnerProcess>();
 
   constructor(
     /** The Python that imports dbt (pythonOfDbt). */
     readonly python: string,
-    private readonly idleMs = DBT_RUNNER_IDLE_MS,
+    /** Whether the build still runs (unknown: true). */
+    private readonly isBuildOpen: (buildId: string) => Promise<boolean>,
+    private readonly timing = { idleMs: DBT_RUNNER_IDLE_MS, checkMs: DBT_RUNNER_CHECK_MS, stopGraceMs: 5_000 },
   ) {}
 
-  /** Keep `runner` for the build's `dbt build`; one held before for the same build is closed. */
+  /** Keep `runner` for the build's `dbt build`; one held before for the same build is ended. */
   hold(buildId: string, runner: DbtRunnerProcess): void {
-    void this.claim(buildId)?.end(this.idleMs);
-    const timer = setTimeout(() => void this.claim(buildId)?.end(this.idleMs), this.idleMs);
-    timer.unref(); // the runner is tied to this process: it never keeps it alive
-    this.held.set(buildId, { runner, timer });
+    void this.claim(buildId)?.end(this.timing.stopGraceMs);
+    this.held.set(buildId, runner);
+    void this.watch(buildId, runner);
   }
 
-  /** The runner held for the build, now the caller's (to invoke or to close). */
+  /** The runner held for the build, now the caller's (to invoke or to end). */
   claim(buildId: string): DbtRunnerProcess | undefined {
-    const entry = this.held.get(buildId);
-    if (!entry) return undefined;
+    const runner = this.held.get(buildId);
     this.held.delete(buildId);
-    clearTimeout(entry.timer);
-    return entry.runner;
+    return runner;
+  }
+
+  private async watch(buildId: string, runner: DbtRunnerProcess): Promise<void> {
+    const deadline = Date.now() + this.timing.idleMs;
+    const stillHeld = () => this.held.get(buildId) === runner;
+    while (stillHeld()) {
+      // Unref'd: a runner is tied to this process, and never keeps it alive.
+      await new Promise((resolve) => setTimeout(resolve, this.timing.checkMs).unref());
+      if (!stillHeld()) return;
+      const open = Date.now() < deadline && (await this.isBuildOpen(buildId).catch(() => true));
+      if (!open && stillHeld()) {
+        this.held.delete(buildId);
+        await runner.end(this.timing.stopGraceMs);
+      }
+    }
   }
 }

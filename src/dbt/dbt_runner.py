@@ -10,7 +10,8 @@ Protocol (Watcher's src/dbt/dbt-runner-process.ts is the other end):
   (0 success, 1 a node failed, 2 dbt failed).
 - stdin's end: the process exits with the last command's exit code. So does a command that
   was interrupted (SIGINT: a stop), as the dbt CLI would.
-- argv[1]: the invocation dir it serves, only so that `ps` shows whose runner it is.
+- argv[1]: the invocation dir of its first command (the build's `resolve`), only so that `ps`
+  shows whose runner it is.
 """
 import json
 import sys

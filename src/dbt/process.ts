@@ -181,6 +181,16 @@ function isAlive(record: DbtProcessRecord): boolean {
   return record.host === os.hostname() && startTicksOf(record.pid) === record.startTicks;
 }
 
+/** The pid of the dbt recorded in `invocationDir` while it still runs (on this host), else undefined. */
+export function liveRecordedDbt(invocationDir: string): number | undefined {
+  try {
+    const record = JSON.parse(readFileSync(path.join(invocationDir, PID_FILE), 'utf8')) as DbtProcessRecord;
+    return isAlive(record) ? record.pid : undefined;
+  } catch {
+    return undefined; // no record (yet)
+  }
+}
+
 /** Give a dbt that already had its SIGINT `graceMs` to end, then SIGINT, SIGTERM, SIGKILL. */
 async function stopRecordedDbt(record: DbtProcessRecord, graceMs: number): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {

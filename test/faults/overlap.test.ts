@@ -13,7 +13,7 @@ import { buildWorkDir } from '../../src/dbt/invocation.js';
 import { startBuild, waitForBuild } from '../../src/client.js';
 import type { BuildInputRaw } from '../../src/contracts/build-input.js';
 import { connectTestClient, SHOP_PROJECT, stack, uniqueName } from '../support/stack.js';
-import { dbtProcessesOf, progressOf, waitUntil } from './support/faults.js';
+import { dbtBuildProcessesOf, dbtProcessesOf, progressOf, waitUntil } from './support/faults.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -35,7 +35,7 @@ function watchOverlap(a: string, b: string, done: Promise<unknown>): Promise<{ b
   void done.finally(() => (finished = true));
   return (async () => {
     while (!finished) {
-      const [inA, inB] = [dbtProcessesOf(a, 'build-').length > 0, dbtProcessesOf(b, 'build-').length > 0];
+      const [inA, inB] = [dbtBuildProcessesOf(SHOP_PROJECT, a).length > 0, dbtBuildProcessesOf(SHOP_PROJECT, b).length > 0];
       if (inA) seen.a++;
       if (inB) seen.b++;
       if (inA && inB) seen.both++;
@@ -49,7 +49,7 @@ describe('two builds of the same project and target', () => {
   it('queue by default: the second waits, and their dbt processes never overlap', async () => {
     const schema = uniqueName('t');
     const first = await start({ vars: { schema, shop_sleep_seconds: 8 } });
-    await waitUntil('the first build to run dbt build (it holds the lock then)', () => dbtProcessesOf(first.buildId, 'build-').length > 0, 60_000);
+    await waitUntil('the first build to run dbt build (it holds the lock then)', () => dbtBuildProcessesOf(SHOP_PROJECT, first.buildId).length > 0, 60_000);
     const second = await start({ vars: { schema } });
     await waitUntil('the second build to queue', async () => (await progressOf(client, second.buildId))?.phase === 'queued', 30_000);
 
@@ -66,7 +66,7 @@ describe('two builds of the same project and target', () => {
   it('reject: the second fails at once, naming the build that holds the target', async () => {
     const schema = uniqueName('t');
     const first = await start({ vars: { schema, shop_sleep_seconds: 8 } });
-    await waitUntil('the first build to run dbt build (it holds the lock then)', () => dbtProcessesOf(first.buildId, 'build-').length > 0, 60_000);
+    await waitUntil('the first build to run dbt build (it holds the lock then)', () => dbtBuildProcessesOf(SHOP_PROJECT, first.buildId).length > 0, 60_000);
     const second = await start({ vars: { schema }, overlap: 'reject' });
     const err = await second.handle.result().then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -80,7 +80,7 @@ describe('two builds of the same project and target', () => {
   it('a terminated build frees its target for the next one, once its dbt has stopped', async () => {
     const schema = uniqueName('t');
     const first = await start({ vars: { schema, shop_sleep_seconds: 60 } });
-    await waitUntil('the first build to run dbt build (it holds the lock then)', () => dbtProcessesOf(first.buildId, 'build-').length > 0, 60_000);
+    await waitUntil('the first build to run dbt build (it holds the lock then)', () => dbtBuildProcessesOf(SHOP_PROJECT, first.buildId).length > 0, 60_000);
     const second = await start({ vars: { schema } });
     await waitUntil('the second build to queue', async () => (await progressOf(client, second.buildId))?.phase === 'queued', 30_000);
     await first.handle.terminate('test: the holder is terminated');

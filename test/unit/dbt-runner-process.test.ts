@@ -110,12 +110,13 @@ describe('DbtRunnerProcess (real dbt)', () => {
 });
 
 describe('DbtRunners', () => {
-  afterEach(() => vi.useRealTimers());
-
   const fakeRunner = () => ({ end: vi.fn(() => Promise.resolve()) }) as unknown as DbtRunnerProcess & { end: ReturnType<typeof vi.fn> };
+  // No deadline within a test, unless the test is about it.
+  const timing = { idleMs: 600_000, checkMs: 10, stopGraceMs: 100 };
+  const open = () => Promise.resolve(true);
 
   it('gives a held runner to the build that claims it, once', () => {
-    const runners = new DbtRunners('/usr/bin/python3');
+    const runners = new DbtRunners('/usr/bin/python3', open, timing);
     const runner = fakeRunner();
     runners.hold('b1', runner);
     expect(runners.claim('b2')).toBeUndefined();
@@ -124,18 +125,40 @@ describe('DbtRunners', () => {
     expect(runner.end).not.toHaveBeenCalled();
   });
 
-  it('closes a runner held again for the same build, and one nobody claims in time', () => {
-    vi.useFakeTimers();
-    const runners = new DbtRunners('/usr/bin/python3', 1000);
+  it('ends a runner held again for the same build', () => {
+    const runners = new DbtRunners('/usr/bin/python3', open, timing);
     const first = fakeRunner();
-    const second = fakeRunner();
     runners.hold('b1', first);
-    runners.hold('b1', second);
+    runners.hold('b1', fakeRunner());
     expect(first.end).toHaveBeenCalledTimes(1);
-    vi.advanceTimersByTime(999);
-    expect(second.end).not.toHaveBeenCalled();
-    vi.advanceTimersByTime(1);
-    expect(second.end).toHaveBeenCalledTimes(1);
+    runners.claim('b1');
+  });
+
+  it('keeps a runner while its build is open or cannot be asked, and ends it once the build closed', async () => {
+    let asked = 0;
+    let answer: 'open' | 'unknown' | 'closed' = 'open';
+    const isBuildOpen = () => {
+      asked++;
+      return answer === 'unknown' ? Promise.reject(new Error('Temporal is down')) : Promise.resolve(answer === 'open');
+    };
+    const runners = new DbtRunners('/usr/bin/python3', isBuildOpen, timing);
+    const runner = fakeRunner();
+    runners.hold('b1', runner);
+    await vi.waitFor(() => expect(asked).toBeGreaterThanOrEqual(3), { timeout: 5000, interval: 5 });
+    answer = 'unknown';
+    const before = asked;
+    await vi.waitFor(() => expect(asked).toBeGreaterThanOrEqual(before + 3), { timeout: 5000, interval: 5 });
+    expect(runner.end).not.toHaveBeenCalled();
+    answer = 'closed';
+    await vi.waitFor(() => expect(runner.end).toHaveBeenCalledTimes(1), { timeout: 5000, interval: 5 });
+    expect(runners.claim('b1')).toBeUndefined();
+  });
+
+  it('ends a runner nobody claims within idleMs, though its build still runs', async () => {
+    const runners = new DbtRunners('/usr/bin/python3', open, { ...timing, idleMs: 50 });
+    const runner = fakeRunner();
+    runners.hold('b1', runner);
+    await vi.waitFor(() => expect(runner.end).toHaveBeenCalledTimes(1), { timeout: 5000, interval: 5 });
     expect(runners.claim('b1')).toBeUndefined();
   });
 });

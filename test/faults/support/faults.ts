@@ -2,9 +2,12 @@
 // a build's progress, all bounded.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { progressQuery, type BuildProgress } from '../../../src/contracts/messages.js';
 import { buildWorkflowId } from '../../../src/contracts/names.js';
+import { buildWorkDir } from '../../../src/dbt/invocation.js';
+import { liveRecordedDbt } from '../../../src/dbt/process.js';
 import { PROJECT_ROOT } from '../../../src/toolchain.js';
 import { stack } from '../../support/stack.js';
 
@@ -60,6 +63,22 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
  * `invocation`, only those of one kind: `build-` is the build's own dbt, which writes the
  * target (the `dbt ls` that resolves the graph, under `resolve`, runs before the lock).
  */
+/**
+ * The live dbt of a build's `dbt build` invocations (build-1, build-2, ...), by the dbt.pid
+ * record runBuild writes beside each: a dbt runner's command line names its build, not the
+ * invocation it runs.
+ */
+export function dbtBuildProcessesOf(projectDir: string, buildId: string): number[] {
+  const workDir = buildWorkDir(projectDir, buildId);
+  let invocations: string[];
+  try {
+    invocations = readdirSync(workDir).filter((name) => name.startsWith('build-'));
+  } catch {
+    return []; // no build dir yet
+  }
+  return invocations.map((name) => liveRecordedDbt(path.join(workDir, name))).filter((pid): pid is number => pid !== undefined);
+}
+
 export function dbtProcessesOf(buildId: string, invocation = ''): number[] {
   try {
     return execFileSync('pgrep', ['-f', `target/watcher/${buildId}/${invocation}`], { encoding: 'utf8' })
