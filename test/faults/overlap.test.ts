@@ -73,7 +73,9 @@ describe('two builds of the same project and target', () => {
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('BuildOverlap');
     expect(cause.message).toContain('another build is running on');
-    expect(dbtProcessesOf(second.buildId)).toEqual([]);
+    // Its dbt runner (parsed and listed, never built) ends once the worker sees the build closed: within its 1 s check.
+    await waitUntil('the rejected build to leave no dbt runner', () => dbtProcessesOf(second.buildId).length === 0, 5_000, 100);
+    expect(dbtBuildProcessesOf(SHOP_PROJECT, second.buildId)).toEqual([]);
     expect((await waitForBuild(first.handle)).ok).toBe(true);
   });
 
