@@ -3,7 +3,7 @@
 // consumers' starts, dbt, the tail) and each consumer's lag. A profile, not a benchmark: run
 // bench/run.ts for medians.
 //
-//   npx tsx bench/profile-build.ts [--models 185] [--threads 4] [--pairs 1] [--cpu-prof DIR]
+//   npx tsx bench/profile-build.ts [--models 185] [--threads 4] [--pairs 1] [--group-size N] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +23,8 @@ const { values: args } = parseArgs({
     models: { type: 'string', default: '185' },
     threads: { type: 'string', default: '4' },
     pairs: { type: 'string', default: '1' },
+    // Consumers per node group (the build input's groupSize; its default when not given).
+    'group-size': { type: 'string' },
     // A V8 CPU profile of the worker (every thread), written to this dir when the worker exits.
     'cpu-prof': { type: 'string' },
   },
@@ -59,7 +61,7 @@ async function watched(schema: string): Promise<void> {
   const cpu0 = processUsage(worker.pid).cpuSeconds;
   const t0 = Date.now();
   const buildId = schema.replace(/_/g, '-');
-  const { handle } = await startBuild(bench.client, { projectDir: project.dir, buildId, threads: THREADS, nodeRetries: 0, overlap: 'allow', vars: { schema } }, { taskQueue: 'profile' });
+  const { handle } = await startBuild(bench.client, { projectDir: project.dir, buildId, threads: THREADS, nodeRetries: 0, overlap: 'allow', vars: { schema }, ...(args['group-size'] ? { groupSize: Number(args['group-size']) } : {}) }, { taskQueue: 'profile' });
   const result = await waitForBuild(handle);
   const t1 = Date.now();
   if (!result.ok) throw new Error(result.error);
