@@ -1,13 +1,13 @@
 // The Watcher worker: workflows (bundled from workflows/) and activities (bound to their deps)
 // on one task queue. Also the entry point behind `watcher worker`.
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { buildWorkflowId } from './contracts/names.js';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle, type WorkflowBundleOption } from '@temporalio/worker';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { maxSelectionArgvBytes } from '../activities/run-build.js';
 import { connectionOptions, integerFromEnv, type WatcherConfig } from './config.js';
+import { buildWorkflowId } from './contracts/names.js';
 import { DBT_STOP_GRACE_MS, HEARTBEAT_INTERVAL_MS } from './contracts/timeouts.js';
 import { dbtRunnerFromEnv, DbtRunners, pythonOfDbt } from './dbt/dbt-runner-process.js';
 import { keepBuildDirsFromEnv } from './dbt/invocation.js';
@@ -97,7 +97,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const deps: ActivityDeps = {
     client,
     dbtBin,
-    // Read now, so a value that does not parse stops the worker at start, naming the variable.
+    // WATCHER_DBT_RUNNER is read now, so a value that does not parse stops the worker at start.
     dbtRunners: options.activityDeps && 'dbtRunners' in options.activityDeps ? options.activityDeps.dbtRunners : dbtRunnersFor(dbtBin, client),
     dbtEnv: options.activityDeps?.dbtEnv ?? process.env,
     signalConcurrency: options.activityDeps?.signalConcurrency ?? 32,
