@@ -46,8 +46,10 @@ export async function resolveBuildGraph(deps: ActivityDeps, { buildId, input }: 
     const maxBytes = deps.maxPlanBytes ?? MAX_PLAN_BYTES;
     const bytes = jsonBytes(plan);
     if (bytes > maxBytes) throw ApplicationFailure.nonRetryable(planTooLargeMessage(plan.nodes.length, bytes, maxBytes), FailureTypes.planTooLarge);
-    // The build goes on: its `dbt build` runs in this runner if it claims it in time.
-    if (runner) deps.dbtRunners?.hold(buildId, runner);
+    // The build goes on: its `dbt build` runs in this runner if it claims it in time. A plan of
+    // no node ends the build at once (NothingSelected): no `dbt build` will claim it.
+    if (runner && plan.nodes.length > 0) deps.dbtRunners?.hold(buildId, runner);
+    else await runner?.end(deps.stopGraceMs);
     return plan;
   } catch (err) {
     // A build that fails here has no `dbt build`: its runner is gone before the activity says so.

@@ -16,7 +16,12 @@ Protocol (Watcher's src/dbt/dbt-runner-process.ts is the other end):
 import json
 import sys
 
-from dbt.cli.main import dbtRunner
+try:
+    from dbt.cli.main import dbtRunner
+except ImportError as err:
+    # A broken or foreign Python: say so, and exit as dbt does when it cannot run (2).
+    print(f"watcher dbt runner: cannot import dbt in {sys.executable}: {err}", file=sys.stderr, flush=True)
+    sys.exit(2)
 
 
 def exit_code(result) -> int:

@@ -1,7 +1,7 @@
 // The dbt runner (one Python process that parses a project once and runs later commands on that
 // manifest) against the real dbt of the project's venv: parse and ls need no database. Also
 // which dbt executables it can run on, and how the worker's held runners are bounded.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -94,6 +94,20 @@ describe('DbtRunnerProcess (real dbt)', () => {
     if (parsed.kind === 'dbt-failed') expect(parsed.message).toContain('no_such_model');
     runner.close();
     expect((await runner.process.exited).code).toBe(2);
+  });
+
+  // Debian's own Python has no dbt: a runner pointed at a wrong Python says what is missing.
+  const noDbtPython = '/usr/bin/python3';
+  if (!existsSync(noDbtPython)) console.warn(`SKIPPED: ${noDbtPython} is not on this machine, so a runner on a Python without dbt is not tested`);
+  it.skipIf(!existsSync(noDbtPython))('on a Python without dbt, fails its first command saying dbt cannot be imported (exit 2)', async () => {
+    const { dir, paths } = project(1);
+    const runner = new DbtRunnerProcess({ python: noDbtPython, forDir: path.dirname(paths.targetPath), cwd: dir, env: process.env, envArgs: [] });
+    started.push(runner);
+    const parsed = await DbtRun.start({ dbtBin: dbtBinary(), cwd: dir, env: process.env, paths, args: parseArgs({ projectDir: dir, profilesDir: dir, fullRefresh: false }, paths), runner: { process: runner, last: false } }).wait(
+      waitOptions(),
+    );
+    expect(parsed.kind).toBe('dbt-failed');
+    if (parsed.kind === 'dbt-failed') expect(parsed.message).toMatch(/exit code 2\): watcher dbt runner: cannot import dbt in \/usr\/bin\/python3/);
   });
 
   it('a stop while it runs a command ends that command as canceled', async () => {
