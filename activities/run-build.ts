@@ -59,6 +59,13 @@ export function maxSelectionArgvBytes(env: NodeJS.ProcessEnv = process.env): num
   return integerFromEnv('WATCHER_MAX_SELECTION_ARGV_BYTES', MAX_SELECTION_ARGV_BYTES, 1, env);
 }
 
+/**
+ * A consumer hears that its node is running only once it has run this long: most nodes end
+ * sooner, and their consumers then get one signal (the report) instead of two, which halves
+ * what a node costs the worker and the Temporal server while dbt needs the cores.
+ */
+const START_SIGNAL_DELAY_MS = 1_000;
+
 export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: planned, staleSkips = [] }: RunBuildInput): Promise<RunBuildResult> {
   assertProjectDir(input.projectDir);
   const consumers = withoutStaleTests(planned, staleSkips);
@@ -79,6 +86,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: 
   const signals = new ConsumerSignals(deps.client, buildId, {
     concurrency: deps.signalConcurrency,
     abort: ctx.cancellationSignal,
+    startDelayMs: START_SIGNAL_DELAY_MS,
     onDelivered: (report) => {
       delivered.add(report.uniqueId);
       undelivered.delete(report.uniqueId);
@@ -208,6 +216,7 @@ export async function runBuild(deps: ActivityDeps, { buildId, input, consumers: 
       dbtExitedAtMs,
     };
   } finally {
+    signals.dropDelayedStarts();
     stopHeartbeats();
   }
 }

@@ -15,6 +15,8 @@ export interface SignalStats {
 
 interface Slot {
   start?: { startedAt: string };
+  /** The start, held back for `startDelayMs`: a node that ends sooner needs its report only. */
+  delayedStart?: ReturnType<typeof setTimeout>;
   report?: NodeReport;
   /** A report was queued once: a start is never worth sending after it. */
   reported: boolean;
@@ -29,6 +31,12 @@ export interface ConsumerSignalsOptions {
   onError?: (uniqueId: string, err: unknown) => void;
   /** Stop retrying when this aborts (the activity was canceled): what is left counts as failed. */
   abort?: AbortSignal;
+  /**
+   * Hold each start back this long (default 0): a node whose report comes sooner is told its
+   * report only, which saves its consumer a signal, a workflow task and a search-attribute
+   * upsert. Most nodes of a build end within a second, and those are what compete with dbt.
+   */
+  startDelayMs?: number;
 }
 
 export class ConsumerSignals {
@@ -50,12 +58,22 @@ export class ConsumerSignals {
     this.giveUpAfterMs = options.giveUpAfterMs ?? 15 * 60_000;
   }
 
-  /** dbt started the node: worth telling only if its report is not already on its way. */
+  /** dbt started the node: worth telling only if its report is not already on its way (or comes within startDelayMs). */
   started(uniqueId: string, startedAt: string): void {
     const slot = this.slot(uniqueId);
-    if (slot.reported) return;
-    slot.start = { startedAt };
-    this.schedule(uniqueId);
+    if (slot.reported || slot.delayedStart) return;
+    const delayMs = this.options.startDelayMs ?? 0;
+    if (delayMs <= 0) {
+      slot.start = { startedAt };
+      this.schedule(uniqueId);
+      return;
+    }
+    slot.delayedStart = setTimeout(() => {
+      slot.delayedStart = undefined;
+      if (slot.reported) return;
+      slot.start = { startedAt };
+      this.schedule(uniqueId);
+    }, delayMs);
   }
 
   report(report: NodeReport): void {
@@ -63,13 +81,29 @@ export class ConsumerSignals {
     slot.report = report;
     slot.reported = true;
     slot.start = undefined; // the report supersedes a start that has not gone out yet
+    this.dropDelayedStart(slot);
     this.schedule(report.uniqueId);
   }
 
-  /** Resolves once every queued signal has been delivered or given up on. */
+  /**
+   * Starts still held back are dropped: the build is ending (every consumer gets its report, or
+   * the build tells it how it ended), and nothing may be sent after its activity returns.
+   */
+  dropDelayedStarts(): void {
+    for (const slot of this.slots.values()) this.dropDelayedStart(slot);
+  }
+
+  /** Drops the starts still held back, then resolves once every queued signal has been delivered or given up on. */
   drain(): Promise<SignalStats> {
+    this.dropDelayedStarts();
     if (this.active === 0 && this.ready.length === 0) return Promise.resolve(this.stats);
     return new Promise((resolve) => this.idleWaiters.push(() => resolve(this.stats)));
+  }
+
+  private dropDelayedStart(slot: Slot): void {
+    if (!slot.delayedStart) return;
+    clearTimeout(slot.delayedStart);
+    slot.delayedStart = undefined;
   }
 
   private slot(uniqueId: string): Slot {

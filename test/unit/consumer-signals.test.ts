@@ -242,6 +242,46 @@ describe('ConsumerSignals: per-consumer order', () => {
   });
 });
 
+describe('ConsumerSignals: starts held back (startDelayMs)', () => {
+  it('tells a node that ends within the delay its report only', async () => {
+    vi.useFakeTimers();
+    const fake = new FakeClient();
+    const signals = new ConsumerSignals(fake.client, BUILD, { startDelayMs: 1_000 });
+    signals.started('model.shop.orders', 't0');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(fake.callsFor('model.shop.orders')).toEqual([]);
+    signals.report(report('model.shop.orders'));
+    await vi.advanceTimersByTimeAsync(5_000);
+    await signals.drain();
+    expect(fake.callsFor('model.shop.orders')).toEqual(['nodeReport']);
+  });
+
+  it('tells a node still running after the delay that it started, with the time dbt gave', async () => {
+    vi.useFakeTimers();
+    const fake = new FakeClient();
+    const signals = new ConsumerSignals(fake.client, BUILD, { startDelayMs: 1_000 });
+    signals.started('model.shop.orders', 't0');
+    signals.started('model.shop.orders', 't1'); // a second start (a retried event) changes nothing
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(fake.calls).toEqual([{ workflowId: `watcher/${BUILD}/model.shop.orders`, signal: 'nodeStarted', arg: { startedAt: 't0' } }]);
+    signals.report(report('model.shop.orders'));
+    await signals.drain();
+    expect(fake.callsFor('model.shop.orders')).toEqual(['nodeStarted', 'nodeReport']);
+  });
+
+  it('drops the starts still held back when it drains, and sends nothing after', async () => {
+    vi.useFakeTimers();
+    const fake = new FakeClient();
+    const signals = new ConsumerSignals(fake.client, BUILD, { startDelayMs: 1_000 });
+    signals.started('model.shop.orders', 't0');
+    expect(await signals.drain()).toEqual({ delivered: 0, notFound: 0, failed: 0 });
+    signals.started('model.shop.customers', 't0');
+    signals.dropDelayedStarts();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(fake.calls).toEqual([]);
+  });
+});
+
 describe('ConsumerSignals: concurrency', () => {
   it('never has more signals in flight than the limit, and delivers them all', async () => {
     const fake = new FakeClient();
