@@ -5,6 +5,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   isCancellation,
   log,
   ParentClosePolicy,
@@ -21,6 +22,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RecordBuildStartResult, RunBuildResult, SourceFreshnessCheck, WatcherActivities } from '../activities/index.js';
 import { parseBuildInput, rerunFlagsOf, sourceFreshnessMode, type BuildInput, type BuildInputRaw } from '../src/contracts/build-input.js';
 import {
+  consumersStartedSignal,
   nodesEndedSignal,
   progressQuery,
   releaseTargetSignal,
@@ -57,13 +59,15 @@ import {
 } from '../src/recording/records.js';
 import type { Alert } from '../src/monitoring/alerts.js';
 import { dbtBuildAlerts } from './build-alerts.js';
-import { dbtNodeGroup, PAYLOAD_BYTES_PATCH, type NodeGroupInput } from './dbt-node-group.js';
+import { CONSUMERS_STARTED_PATCH, dbtNodeGroup, PAYLOAD_BYTES_PATCH, type NodeGroupInput } from './dbt-node-group.js';
 import { jsonBytes, PAYLOAD_BUDGET_BYTES, piecesOf, TASK_BUDGET_BYTES } from '../src/contracts/payload-size.js';
 import { deliverAlerts } from './send-alerts.js';
 import { BuildRecording } from './recording.js';
 import { dbtTargetGuard } from './target-guard.js';
 import { EXACT_TIMELINESS_BUILD_PATCH, TimelinessTimer } from './timeliness-timer.js';
 
+/** The longest a build waits for its consumers to start before dbt runs anyway (thousands start in about a minute). */
+const CONSUMERS_START_WAIT_MS = 10 * 60_000;
 /** The patch that added the post-build workflow (Build.startAlerts). */
 const BUILD_ALERTS_PATCH = 'build-alerts';
 /** The patch that records the build's trigger on its root execution (rootRecord). */
@@ -122,6 +126,7 @@ export async function dbtBuild(rawInput: BuildInputRaw): Promise<BuildProgress> 
     if (build.takesWatermarkUnderLock()) build.useWatermarkUnderLock(await build.takeWatermark());
     build.watchConsumers(await build.startConsumers(plan));
     if (build.checksSourceFreshness()) await build.alertApart(build.sourceFreshnessChecked(await build.checkSourceFreshness(plan)));
+    if (build.waitsForConsumers()) build.consumersWaited(await build.consumersStarted());
     try {
       build.dbtEnded(await build.runDbt(plan));
     } catch (err) {
@@ -187,6 +192,8 @@ class Build {
   private readonly failedTests = new Map<string, FailedTest[]>();
   /** Whether the build took its watermark under the target lock (patched), so promotes it under the lock too. */
   private watermarkUnderLock = false;
+  /** The node groups that said every consumer of theirs has started (consumersStartedSignal). */
+  private readonly groupsStarted = new Set<number>();
 
   /** Before the first activity: the progress query, the groups' reports and the build's search attributes. */
   constructor(input: BuildInput) {
@@ -207,6 +214,7 @@ class Build {
     this.recording = new BuildRecording();
     this.buildKey = buildExecutionKey(workflowId, runId);
     setHandler(nodesEndedSignal, (ends) => this.nodesEnded(ends));
+    setHandler(consumersStartedSignal, ({ group }) => void this.groupsStarted.add(group));
   }
 
   /** Node groups report how each consumer ended; the first report of a node counts. */
@@ -417,6 +425,33 @@ class Build {
       const summary = this.progress.sourceFreshness;
       if (summary) summary.warnings = [...(summary.warnings ?? []), warning];
     }
+  }
+
+  /**
+   * Before dbt runs (patched; builds recorded before it ran dbt while their consumers started):
+   * whether the build waits until every consumer has started.
+   */
+  waitsForConsumers(): boolean {
+    return patched(CONSUMERS_STARTED_PATCH);
+  }
+
+  /**
+   * Every group says when all its consumers have started: then every node is in the Temporal UI
+   * before dbt starts, and no report of dbt's waits for its consumer to exist. Starting them costs
+   * the same either way; while dbt runs beside it, the starts and dbt slow each other down.
+   * Bounded: a group that ended (it failed to start a consumer) ends the wait, and so does
+   * CONSUMERS_START_WAIT_MS (a group on an older worker that never says so). Resolves to whether
+   * every group said so.
+   */
+  consumersStarted(): Promise<boolean> {
+    let groupEnded = false;
+    for (const ended of this.groupsEnded) ended.then(() => (groupEnded = true), () => (groupEnded = true));
+    const groups = this.groupsEnded.length;
+    return condition(() => this.groupsStarted.size >= groups || groupEnded, CONSUMERS_START_WAIT_MS).then(() => this.groupsStarted.size >= groups);
+  }
+
+  consumersWaited(allStarted: boolean): void {
+    if (!allStarted) log.warn(`build ${this.buildId}: dbt runs before every consumer has started (${this.groupsStarted.size} of ${this.groupsEnded.length} groups said so)`);
   }
 
   /** Run dbt, once its consumers wait: ONE `dbt build` for the whole plan (minus stale skips). */

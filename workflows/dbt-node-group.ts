@@ -20,7 +20,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { RerunFlags } from '../src/contracts/build-input.js';
-import { nodesEndedSignal, rerunFlagsQuery, type NodeEnd, type NodeOutcome } from '../src/contracts/messages.js';
+import { consumersStartedSignal, nodesEndedSignal, rerunFlagsQuery, type NodeEnd, type NodeOutcome } from '../src/contracts/messages.js';
 import { nodeWorkflowId, SearchAttributes } from '../src/contracts/names.js';
 import type { NodeInputRaw } from '../src/contracts/node-input.js';
 import { jsonBytes, leadingPieceLength, PAYLOAD_BUDGET_BYTES, piecesOf, TASK_BUDGET_BYTES } from '../src/contracts/payload-size.js';
@@ -36,6 +36,11 @@ const REPORT_BATCH = 200;
  * too large alone go without its outcome. Histories from before it replay with their counts.
  */
 export const PAYLOAD_BYTES_PATCH = 'payload-bytes';
+/**
+ * The patch that tells the build once every consumer of the group has started (the build waits
+ * for it before dbt runs). Groups recorded before it replay without the signal.
+ */
+export const CONSUMERS_STARTED_PATCH = 'consumers-started';
 /** The most a single node end may weigh in a report; a larger one goes without its outcome. */
 const MAX_END_BYTES = PAYLOAD_BUDGET_BYTES / 2;
 /**
@@ -122,6 +127,8 @@ export async function dbtNodeGroup(input: NodeGroupInput): Promise<{ ended: numb
     );
     chunk.forEach(({ input: nodeInput }, j) => started.push({ uniqueId: nodeInput.node.uniqueId, handle: handles[j]! }));
   }
+  // The build waits for this before dbt runs; a build that is gone has nobody to run.
+  if (patched(CONSUMERS_STARTED_PATCH)) await build.signal(consumersStartedSignal, { group: input.group }).catch(() => undefined);
 
   await Promise.all(
     started.map(({ uniqueId, handle }) =>

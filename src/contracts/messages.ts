@@ -120,6 +120,13 @@ export interface NodeEnd {
 /** Sent by a node group to its build, in batches, as its consumers end. */
 export const nodesEndedSignal = defineSignal<[NodeEnd[]]>('nodesEnded');
 
+/**
+ * Sent by a node group to its build once every consumer of the group has started: the build runs
+ * dbt only then, so every node is in the Temporal UI before dbt starts and no report waits for
+ * its consumer to exist.
+ */
+export const consumersStartedSignal = defineSignal<[{ group: number }]>('consumersStarted');
+
 /** Sent by a build to the target guard it holds when it is done with the target. */
 export const releaseTargetSignal = defineSignal('releaseTarget');
 
