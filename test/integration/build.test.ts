@@ -108,6 +108,17 @@ describe('a green build', () => {
     }
   });
 
+  it('starts every consumer before dbt runs, so every node is in the UI before dbt starts', async () => {
+    const history = await client.workflow.getHandle(`watcher/${buildId}`).fetchHistory();
+    const scheduled = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runBuild');
+    expect(scheduled, 'the build scheduled runBuild').toBeDefined();
+    const dbtScheduledMs = Number(scheduled!.eventTime!.seconds) * 1000 + Math.floor((scheduled!.eventTime!.nanos ?? 0) / 1e6);
+    const consumers = (await listBuildWorkflows(client, buildId, ALL_CONSUMERS.length + 1)).filter((w) => w.type === 'dbtNode');
+    expect(consumers).toHaveLength(ALL_CONSUMERS.length);
+    const startedAfter = consumers.filter((w) => w.startTime.getTime() > dbtScheduledMs).map((w) => w.workflowId);
+    expect(startedAfter, 'consumers started after runBuild was scheduled').toEqual([]);
+  });
+
   it("gives each consumer its node's status, equal to run_results.json", () => {
     expectEqualToRunResults(buildId, ends);
   });
