@@ -1,6 +1,6 @@
 // Producer workflow `dbtBuild`: resolves the selected graph once, starts one `dbtNode`
 // consumer per model, seed and snapshot (through node groups of at most `groupSize`), runs ONE
-// build activity (which reports each node to its consumer directly), then waits for every
+// build activity once they have all started (it reports each node to its consumer directly), then waits for every
 // consumer and returns the per-node summary. It also owns the build's records and its target lock.
 import {
   ApplicationFailure,
@@ -68,6 +68,17 @@ import { EXACT_TIMELINESS_BUILD_PATCH, TimelinessTimer } from './timeliness-time
 
 /** The longest a build waits for its consumers to start before dbt runs anyway (thousands start in about a minute). */
 const CONSUMERS_START_WAIT_MS = 10 * 60_000;
+/**
+ * Consumers per node group when the input does not say. Groups start their consumers in parallel
+ * (each child start is recorded in its parent's history, one after another), so smaller groups
+ * start a build's consumers sooner: 185 models in ~2.0 s in groups of 100 against ~2.8 s in
+ * one group of 500. At the plan's ceiling (~2,300 consumers) that is 23 groups, whose reports
+ * (at most ~400 each) stay under Temporal's 10,000 signals per workflow.
+ */
+const DEFAULT_GROUP_SIZE = 100;
+/** The default before DEFAULT_GROUP_SIZE, for histories recorded before SMALLER_GROUPS_PATCH. */
+const GROUP_SIZE_BEFORE_PATCH = 500;
+const SMALLER_GROUPS_PATCH = 'groups-of-100';
 /** The patch that added the post-build workflow (Build.startAlerts). */
 const BUILD_ALERTS_PATCH = 'build-alerts';
 /** The patch that records the build's trigger on its root execution (rootRecord). */
@@ -703,7 +714,8 @@ async function startGroups(buildId: string, input: BuildInput, plan: BuildPlan, 
     };
     return { input: nodeInput, staticSummary: `${node.resourceType} ${node.packageName}.${node.name}`, staticDetails: describeNode(buildId, node) };
   });
-  const count = Math.ceil(consumers.length / input.groupSize);
+  const groupSize = input.groupSize ?? (patched(SMALLER_GROUPS_PATCH) ? DEFAULT_GROUP_SIZE : GROUP_SIZE_BEFORE_PATCH);
+  const count = Math.ceil(consumers.length / groupSize);
   const size = Math.ceil(consumers.length / count); // even groups
   const members = byBytes
     ? piecesOf(consumers, size, PAYLOAD_BUDGET_BYTES - jsonBytes(rerun), jsonBytes)

@@ -1,5 +1,5 @@
-// `dbtNodeGroup`: starts and watches up to `groupSize` consumers of one build, and reports to
-// the build, in batches, how each ended. Builds of any size keep every workflow far from
+// `dbtNodeGroup`: starts and watches up to `groupSize` consumers of one build, tells the build
+// once they have all started, and reports to the build, in batches, how each ended. Builds of any size keep every workflow far from
 // Temporal's limits: the build has one child per group, a group at most `groupSize` children,
 // and each reports at most one batch at a time (pending outgoing signals stay at 1).
 import {

@@ -97,8 +97,11 @@ export const buildInputSchema = lazySchema(() => {
       failFast: z.boolean().default(false),
       nodeRetries: z.number().int('must be an integer').min(0, 'must be at least 0').max(10, 'must be at most 10').default(1),
       nodeRetryDelaySeconds: z.number().min(0.1, 'must be at least 0.1').max(3600, 'must be at most 3600').default(5),
-      /** Consumers per node group: a build's workflows stay far from Temporal's per-workflow limits. */
-      groupSize: z.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(500),
+      /**
+       * Consumers per node group: a build's workflows stay far from Temporal's per-workflow limits.
+       * Unset, the build picks it (100; see startGroups): its default is part of its recorded history.
+       */
+      groupSize: z.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
       /**
        * Another build of the same project and target is running: wait for it (`queue`), fail
        * at once (`reject`), or run anyway (`allow`: only when their relations cannot collide).

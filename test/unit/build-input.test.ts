@@ -25,8 +25,8 @@ describe('parseBuildInput: valid input', () => {
       nodeRetries: 1,
       nodeRetryDelaySeconds: 5,
       overlap: 'queue',
-      groupSize: 500,
     });
+    expect(input.groupSize).toBeUndefined(); // the build picks it (see startGroups)
     expect(input.select).toBeUndefined();
     expect(input.threads).toBeUndefined();
   });
