@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { booleanFromEnv } from '../config.js';
 import { InvocationLog, type InvocationHandlers, type RunningInvocation } from './invocation.js';
-import { spawnDbt, type DbtExit, type DbtProcess } from './process.js';
+import { exitedWithin, spawnDbt, type DbtExit, type DbtProcess } from './process.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./dbt_runner.py', import.meta.url));
 
@@ -52,10 +52,16 @@ export function pythonOfDbt(dbtBin: string): string | undefined {
   return shebang;
 }
 
+/** The command a runner is running: its log, and how it ends (unset for a command nobody waits on). */
+interface RunnerCommand {
+  log: InvocationLog;
+  done?: (exit: DbtExit) => void;
+}
+
 export class DbtRunnerProcess {
   /** The runner's process (its pid, its stop, its exit). */
   readonly process: DbtProcess;
-  private current: { log: InvocationLog; done?: (exit: DbtExit) => void } | undefined;
+  private current: RunnerCommand | undefined;
   private closed = false;
 
   /**
@@ -87,7 +93,7 @@ export class DbtRunnerProcess {
     if (this.closed) throw new Error('this dbt runner was closed');
     if (this.current) throw new Error('this dbt runner is running a command already');
     const log = new InvocationLog(handlers);
-    const current: { log: InvocationLog; done?: (exit: DbtExit) => void } = { log };
+    const current: RunnerCommand = { log };
     this.current = current;
     let outcome: Promise<DbtExit>;
     if (last) {
@@ -111,11 +117,7 @@ export class DbtRunnerProcess {
   /** Close an idle runner and wait until it is gone (stopped after `graceMs` if it is not). */
   async end(graceMs: number): Promise<void> {
     this.close();
-    const gone = await Promise.race([
-      this.process.exited.then(() => true, () => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
-    ]);
-    if (!gone) await this.process.stop(graceMs).catch(() => undefined);
+    if (!(await exitedWithin(this.process.exited, graceMs))) await this.process.stop(graceMs).catch(() => undefined);
   }
 
   private line(line: string): void {

@@ -103,8 +103,7 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
       // the group is already gone
     }
   };
-  const waitFor = (ms: number) =>
-    Promise.race([exited.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+  const waitFor = (ms: number) => exitedWithin(exited, ms);
 
   // A runner that exits before it read every command: its stdin's EPIPE is not an error here.
   child.stdin?.on('error', () => undefined);
@@ -119,6 +118,11 @@ export function spawnDbt(dbtBin: string, args: readonly string[], options: Spawn
   };
 }
 
+
+/** Whether a process's `exited` settles within `ms` (the timer never holds the worker open). */
+export function exitedWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([exited.then(() => true, () => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+}
 
 /** SIGINT (dbt cancels its queries), then SIGTERM, then SIGKILL; resolves once it is gone or killed. */
 async function stopInStages(signal: (sig: NodeJS.Signals) => void, waitFor: (ms: number) => Promise<boolean>, graceMs: number): Promise<void> {
