@@ -61,8 +61,8 @@ export function maxSelectionArgvBytes(env: NodeJS.ProcessEnv = process.env): num
 
 /**
  * A consumer hears that its node is running only once it has run this long: most nodes end
- * sooner, and their consumers then get one signal (the report) instead of two, which halves
- * what a node costs the worker and the Temporal server while dbt needs the cores.
+ * sooner, and their consumers then get one signal (the report) instead of two: no `running`
+ * task, search-attribute upsert or timeliness look-up while dbt needs the cores.
  */
 const START_SIGNAL_DELAY_MS = 1_000;
 

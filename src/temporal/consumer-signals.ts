@@ -62,18 +62,15 @@ export class ConsumerSignals {
   started(uniqueId: string, startedAt: string): void {
     const slot = this.slot(uniqueId);
     if (slot.reported || slot.delayedStart) return;
-    const delayMs = this.options.startDelayMs ?? 0;
-    if (delayMs <= 0) {
-      slot.start = { startedAt };
-      this.schedule(uniqueId);
-      return;
-    }
-    slot.delayedStart = setTimeout(() => {
+    // A report clears a held start's timer (report), so the timer never fires after one.
+    const tell = () => {
       slot.delayedStart = undefined;
-      if (slot.reported) return;
       slot.start = { startedAt };
       this.schedule(uniqueId);
-    }, delayMs);
+    };
+    const delayMs = this.options.startDelayMs ?? 0;
+    if (delayMs > 0) slot.delayedStart = setTimeout(tell, delayMs);
+    else tell();
   }
 
   report(report: NodeReport): void {
