@@ -10,6 +10,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { booleanFromEnv } from '../config.js';
+import { RUNNER_STDOUT_FLAGS, streamsEvents } from './command.js';
+import { STREAMED_EVENTS } from './events.js';
 import { InvocationLog, type InvocationHandlers, type RunningInvocation } from './invocation.js';
 import { exitedWithin, spawnDbt, type DbtExit, type DbtProcess } from './process.js';
 
@@ -102,7 +104,9 @@ export class DbtRunnerProcess {
     } else {
       outcome = new Promise<DbtExit>((resolve) => (current.done = resolve));
     }
-    this.process.stdin?.write(`${JSON.stringify(args)}\n`);
+    // A streaming command's events come from the runner's callback, not dbt's stdout log (command.ts).
+    const command = streamsEvents(args) ? { argv: [...args, ...RUNNER_STDOUT_FLAGS], stdout_events: STREAMED_EVENTS } : args;
+    this.process.stdin?.write(`${JSON.stringify(command)}\n`);
     if (last) this.close();
     return { process: this.process, outcome: outcome.then((exit) => log.outcome(exit)), invocationId: () => log.invocationId() };
   }

@@ -93,8 +93,11 @@ export function errorTextOf(event: DbtEvent): string {
   return typeof exc === 'string' && exc ? exc : event.msg;
 }
 
-const RELEVANT_NAMES = Object.values(DbtEventNames).map((name) => `"${name}"`);
-const ERROR_LEVEL = /"level":\s*"error"/;
+/** The events the worker reads from dbt's stdout: these by name, and every error-level one. */
+export const STREAMED_EVENTS = { names: Object.values(DbtEventNames), levels: ['error'] } as const;
+
+const RELEVANT_NAMES = STREAMED_EVENTS.names.map((name) => `"${name}"`);
+const STREAMED_LEVEL = new RegExp(`"level":\\s*"(${STREAMED_EVENTS.levels.join('|')})"`);
 
 /**
  * Whether a stdout line is worth parsing: dbt's debug log is mostly SQL and connection chatter
@@ -103,7 +106,7 @@ const ERROR_LEVEL = /"level":\s*"error"/;
  */
 export function isRelevantLogLine(line: string): boolean {
   if (!line.includes('"invocation_id"')) return true;
-  return RELEVANT_NAMES.some((name) => line.includes(name)) || ERROR_LEVEL.test(line);
+  return RELEVANT_NAMES.some((name) => line.includes(name)) || STREAMED_LEVEL.test(line);
 }
 
 /** The node of one `dbt ls --output json --output-keys unique_id` line; dbt's plain-text warnings have none. */

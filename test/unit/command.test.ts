@@ -5,9 +5,12 @@ import {
   buildArgs,
   DbtArgumentError,
   listArgs,
+  parseArgs,
   rerunArgs,
   resolveProfilesDir,
+  RUNNER_STDOUT_FLAGS,
   sourceFreshnessArgs,
+  streamsEvents,
   type InvocationPaths,
 } from '../../src/dbt/command.js';
 
@@ -303,5 +306,24 @@ describe('values dbt would read as options', () => {
   it('still passes selectors with graph operators, methods and unions', () => {
     const args = buildArgs(input({ select: ['+orders', '1+customers', 'tag:a,tag:b', '@x orders+'] }), PATHS);
     expect(valuesOf(args, '--select')).toEqual(['+orders', '1+customers', 'tag:a,tag:b', '@x orders+']);
+  });
+});
+
+describe('streamsEvents', () => {
+  it('is true for the commands whose events the worker reads on stdout, false for parse and ls', () => {
+    expect(streamsEvents(buildArgs(input(), PATHS))).toBe(true);
+    expect(streamsEvents(rerunArgs(rerunFlagsOf(input()), 'shop.orders', PATHS))).toBe(true);
+    expect(streamsEvents(sourceFreshnessArgs(input(), PATHS, []))).toBe(true);
+    expect(streamsEvents(parseArgs(rerunFlagsOf(input()), PATHS))).toBe(false);
+    expect(streamsEvents(listArgs(input(), PATHS))).toBe(false);
+    // A user value equal to one flag is not the streaming flags.
+    expect(streamsEvents(['build', '--select', '--log-format'])).toBe(false);
+  });
+
+  it("the runner's flags turn dbt's stdout log off and keep its file log at debug, after the streaming ones", () => {
+    const args = [...buildArgs(input(), PATHS), ...RUNNER_STDOUT_FLAGS];
+    expect(args.lastIndexOf('--log-level')).toBeGreaterThan(args.indexOf('--log-level'));
+    expect(args[args.lastIndexOf('--log-level') + 1]).toBe('none');
+    expect(args[args.indexOf('--log-level-file') + 1]).toBe('debug');
   });
 });

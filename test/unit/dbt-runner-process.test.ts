@@ -1,15 +1,16 @@
 // The dbt runner (one Python process that parses a project once and runs later commands on that
 // manifest) against the real dbt of the project's venv: parse and ls need no database. Also
 // which dbt executables it can run on, and how the worker's held runners are bounded.
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateProject } from '../../bench/lib/generate-project.js';
-import { parseArgs } from '../../src/dbt/command.js';
+import { parseArgs, streamsEvents } from '../../src/dbt/command.js';
 import { DbtRun } from '../../src/dbt/dbt-run.js';
 import { DbtRunnerProcess, DbtRunners, pythonOfDbt } from '../../src/dbt/dbt-runner-process.js';
-import { uniqueIdOfListLine } from '../../src/dbt/events.js';
+import { InvocationLog } from '../../src/dbt/invocation.js';
+import { DbtEventNames, parseDbtLogLine, STREAMED_EVENTS, uniqueIdOfListLine, type DbtEvent } from '../../src/dbt/events.js';
 import { dbtBinary } from '../../src/toolchain.js';
 
 const waitOptions = () => ({ signal: new AbortController().signal, stopGraceMs: 1000 });
@@ -92,6 +93,41 @@ describe('DbtRunnerProcess (real dbt)', () => {
     );
     expect(parsed.kind).toBe('dbt-failed');
     if (parsed.kind === 'dbt-failed') expect(parsed.message).toContain('no_such_model');
+    runner.close();
+    expect((await runner.process.exited).code).toBe(2);
+  });
+
+  it("streams only the events the worker reads on stdout, and keeps every event in dbt's log file", async () => {
+    const { dir, paths } = project(2);
+    writeFileSync(path.join(dir, 'models', 'broken.sql'), "select {{ ref('no_such_model') }}\n");
+    const runner = startRunner(dir, paths);
+    // A streaming command that needs no database: a parse with the flags build and rerun carry.
+    const argv = ['parse', '--log-format', 'json', '--log-level', 'debug', '--no-use-colors', '--project-dir', dir, '--profiles-dir', dir, '--target-path', paths.targetPath, '--log-path', paths.logPath];
+    expect(streamsEvents(argv)).toBe(true);
+    // Every line the runner printed for the command (the worker filters again, so its events alone could not tell).
+    const printed = vi.spyOn(InvocationLog.prototype, 'line');
+    const seen: DbtEvent[] = [];
+    const plain: string[] = [];
+    const run = DbtRun.start({ dbtBin: dbtBinary(), cwd: dir, env: process.env, paths, args: argv, onEvent: (e) => seen.push(e), onPlainLine: (l) => plain.push(l), runner: { process: runner, last: false } });
+    const outcome = await run.wait(waitOptions());
+
+    // The parse error still reaches the outcome (an error-level event), with the invocation's id.
+    expect(outcome.kind).toBe('dbt-failed');
+    if (outcome.kind === 'dbt-failed') expect(outcome.message).toContain('no_such_model');
+    const names = new Set<string>(STREAMED_EVENTS.names);
+    expect(seen.map((e) => e.name)).toContain(DbtEventNames.version);
+    const lines = printed.mock.calls.map(([line]) => line);
+    printed.mockRestore();
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.map(parseDbtLogLine).filter((e) => e === null || (!names.has(e.name) && e.level !== 'error'))).toEqual([]);
+    expect(seen.length).toBe(lines.length);
+    expect(plain).toEqual([]);
+    expect(run.invocationId()).toMatch(/^[0-9a-f-]{36}$/);
+
+    // dbt's log file has them all, debug ones included, as JSON lines.
+    const logged = readFileSync(path.join(paths.logPath, 'dbt.log'), 'utf8').split('\n').map(parseDbtLogLine).filter((e) => e !== null);
+    expect(logged.some((e) => e.level === 'debug' && !names.has(e.name))).toBe(true);
+    expect(logged.length).toBeGreaterThan(seen.length);
     runner.close();
     expect((await runner.process.exited).code).toBe(2);
   });
