@@ -44,13 +44,6 @@ const worker = await startWorker(bench, 'profile', args['cpu-prof'] ? ['--cpu-pr
   throw err;
 });
 const s = (ms: number) => (ms / 1000).toFixed(2);
-if (process.env.PROFILE_NICE) {
-  // EXPERIMENT: the worker's threads but its main one (dbt's parent) and every dev server thread at nice 10.
-  const { readdirSync } = await import('node:fs');
-  for (const tid of readdirSync(`/proc/${worker.pid}/task`)) if (Number(tid) !== worker.pid) os.setPriority(Number(tid), 10);
-  for (const tid of readdirSync(`/proc/${devServerPid(bench)}/task`)) os.setPriority(Number(tid), 10);
-  console.log('niced');
-}
 // The machine's CPU, the worker's and the dev server's, for every phase below.
 const cpu = new CpuSampler([worker.pid, devServerPid(bench)]);
 
