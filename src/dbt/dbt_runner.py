@@ -59,9 +59,14 @@ def stream_events(names, levels):
     def callback(msg) -> None:
         if msg.info.name in names or msg.info.level in levels:
             line = env_scrubber(msg_to_json(msg))
-            with lock:
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
+            try:
+                with lock:
+                    sys.stdout.write(line + "\n")
+                    sys.stdout.flush()
+            except OSError:
+                # Nobody reads stdout any more (the worker is gone): dbt goes on, as it does when
+                # its own log cannot write; an error here would fail the node that fired the event.
+                pass
 
     return callback
 

@@ -1,12 +1,14 @@
 // The dbt runner (one Python process that parses a project once and runs later commands on that
 // manifest) against the real dbt of the project's venv: parse and ls need no database. Also
 // which dbt executables it can run on, and how the worker's held runners are bounded.
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateProject } from '../../bench/lib/generate-project.js';
-import { parseArgs, streamsEvents } from '../../src/dbt/command.js';
+import { parseArgs, RUNNER_STDOUT_FLAGS, streamsEvents } from '../../src/dbt/command.js';
 import { DbtRun } from '../../src/dbt/dbt-run.js';
 import { DbtRunnerProcess, DbtRunners, pythonOfDbt } from '../../src/dbt/dbt-runner-process.js';
 import { InvocationLog } from '../../src/dbt/invocation.js';
@@ -130,6 +132,20 @@ describe('DbtRunnerProcess (real dbt)', () => {
     expect(logged.length).toBeGreaterThan(seen.length);
     runner.close();
     expect((await runner.process.exited).code).toBe(2);
+  });
+
+  it('a streaming command whose stdout nobody reads any more still runs to its end (its log file says so)', async () => {
+    const { dir, paths } = project(2);
+    const script = fileURLToPath(new URL('../../src/dbt/dbt_runner.py', import.meta.url));
+    const child = spawn(pythonOfDbt(dbtBinary())!, [script, 'test'], { cwd: dir, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdout.destroy(); // as when the worker that read it died
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const argv = ['parse', '--log-format', 'json', '--log-level', 'debug', '--no-use-colors', '--project-dir', dir, '--profiles-dir', dir, '--target-path', paths.targetPath, '--log-path', paths.logPath];
+    child.stdin.end(`${JSON.stringify({ argv: [...argv, ...RUNNER_STDOUT_FLAGS], stdout_events: STREAMED_EVENTS })}\n`);
+    await exited;
+    const logged = readFileSync(path.join(paths.logPath, 'dbt.log'), 'utf8').split('\n').map(parseDbtLogLine).filter((e) => e !== null);
+    const completed = logged.find((e) => e.name === DbtEventNames.commandCompleted);
+    expect(completed?.data.success).toBe(true);
   });
 
   // Debian's own Python has no dbt: a runner pointed at a wrong Python says what is missing.
