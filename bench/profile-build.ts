@@ -53,20 +53,22 @@ function phaseLine(name: string, p: PhaseCpu): string {
   return `  cpu ${name.padEnd(22)} wall ${p.wallSeconds.toFixed(2)} s, busy ${p.busySeconds.toFixed(1)} core-s (${(p.utilization * 100).toFixed(0)}% of the cores): worker ${w.toFixed(1)}, dev server ${server.toFixed(1)}, dbt+Postgres+rest ${rest.toFixed(1)}`;
 }
 
-/** A dbt log line's time of day (dbt writes local time) as epoch ms, on today's date. */
-function logLineMs(line: string): number {
+/** A dbt log line's time of day (dbt writes local time) as epoch ms: the one nearest `nearMs` (a run may cross midnight). */
+function logLineMs(line: string, nearMs: number): number {
   const m = /(\d\d):(\d\d):(\d\d)\.(\d{3})/.exec(line);
   if (!m) throw new Error(`no time in dbt log line: ${line}`);
-  const d = new Date();
+  const d = new Date(nearMs);
   d.setHours(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
-  return d.getTime();
+  const DAY = 86_400_000;
+  const at = d.getTime();
+  return [at - DAY, at, at + DAY].reduce((best, t) => (Math.abs(t - nearMs) < Math.abs(best - nearMs) ? t : best));
 }
 
 /** Plain dbt's phases from its own log: start-up and parse, then the nodes, then the end. */
 function plainPhases(schema: string, startMs: number, endMs: number): void {
   const log = readFileSync(path.join(workDir, schema, 'logs', 'dbt.log'), 'utf8').split('\n');
-  const nodesFrom = logLineMs(log.find((l) => l.includes('Concurrency:'))!);
-  const nodesTo = logLineMs(log.find((l) => /Finished running \d/.test(l))!);
+  const nodesFrom = logLineMs(log.find((l) => l.includes('Concurrency:')) ?? '', startMs);
+  const nodesTo = logLineMs(log.find((l) => /Finished running \d/.test(l)) ?? '', endMs);
   console.log(phaseLine('start-up and parse', cpu.between(startMs, nodesFrom)));
   console.log(phaseLine('nodes', cpu.between(nodesFrom, nodesTo)));
   console.log(phaseLine('whole', cpu.between(startMs, endMs)));
