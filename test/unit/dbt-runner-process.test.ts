@@ -27,6 +27,11 @@ function listArgv(dir: string, paths: { targetPath: string; logPath: string }): 
   return ['ls', '--quiet', '--no-use-colors', '--output', 'json', '--output-keys', 'unique_id', '--project-dir', dir, '--profiles-dir', dir, '--target-path', paths.targetPath, '--log-path', paths.logPath];
 }
 
+/** A streaming command that needs no database: a parse with the log flags build and rerun carry. */
+function streamingParseArgv(dir: string, paths: { targetPath: string; logPath: string }): string[] {
+  return ['parse', '--log-format', 'json', '--log-level', 'debug', '--no-use-colors', '--project-dir', dir, '--profiles-dir', dir, '--target-path', paths.targetPath, '--log-path', paths.logPath];
+}
+
 describe('pythonOfDbt', () => {
   it("is the Python of the venv's dbt", () => {
     const python = pythonOfDbt(dbtBinary());
@@ -103,8 +108,7 @@ describe('DbtRunnerProcess (real dbt)', () => {
     const { dir, paths } = project(2);
     writeFileSync(path.join(dir, 'models', 'broken.sql'), "select {{ ref('no_such_model') }}\n");
     const runner = startRunner(dir, paths);
-    // A streaming command that needs no database: a parse with the flags build and rerun carry.
-    const argv = ['parse', '--log-format', 'json', '--log-level', 'debug', '--no-use-colors', '--project-dir', dir, '--profiles-dir', dir, '--target-path', paths.targetPath, '--log-path', paths.logPath];
+    const argv = streamingParseArgv(dir, paths);
     expect(streamsEvents(argv)).toBe(true);
     // Every line the runner printed for the command (the worker filters again, so its events alone could not tell).
     const printed = vi.spyOn(InvocationLog.prototype, 'line');
@@ -140,7 +144,7 @@ describe('DbtRunnerProcess (real dbt)', () => {
     const child = spawn(pythonOfDbt(dbtBinary())!, [script, 'test'], { cwd: dir, stdio: ['pipe', 'pipe', 'ignore'] });
     child.stdout.destroy(); // as when the worker that read it died
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    const argv = ['parse', '--log-format', 'json', '--log-level', 'debug', '--no-use-colors', '--project-dir', dir, '--profiles-dir', dir, '--target-path', paths.targetPath, '--log-path', paths.logPath];
+    const argv = streamingParseArgv(dir, paths);
     child.stdin.end(`${JSON.stringify({ argv: [...argv, ...RUNNER_STDOUT_FLAGS], stdout_events: STREAMED_EVENTS })}\n`);
     await exited;
     const logged = readFileSync(path.join(paths.logPath, 'dbt.log'), 'utf8').split('\n').map(parseDbtLogLine).filter((e) => e !== null);
