@@ -3,9 +3,11 @@
 // consumers' starts, dbt, the tail) and each consumer's lag. A profile, not a benchmark: run
 // bench/run.ts for medians.
 //
-//   npx tsx bench/profile-build.ts [--models 185] [--threads 4] [--pairs 1] [--group-size N] [--cpu-prof DIR]
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+//   npx tsx bench/profile-build.ts [--models 185] [--threads 4] [--pairs 1] [--group-size N] [--cpu-prof DIR] [--perf-server FILE]
+//
+// --cpu-prof: read with bench/cpu-profile-summary.ts; --perf-server: with bench/go-perf-summary.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +30,8 @@ const { values: args } = parseArgs({
     'group-size': { type: 'string' },
     // A V8 CPU profile of the worker (every thread), written to this dir when the worker exits.
     'cpu-prof': { type: 'string' },
+    // `perf record -g` of the Temporal dev server over the paired builds (needs perf), to FILE.
+    'perf-server': { type: 'string' },
   },
 });
 const MODELS = Number(args.models);
@@ -128,16 +132,46 @@ async function watched(schema: string): Promise<void> {
   console.log(`  lag p50 ${quantile(lags, 0.5).toFixed(0)} ms, p99 ${quantile(lags, 0.99).toFixed(0)} ms, max ${Math.max(...lags).toFixed(0)} ms`);
 }
 
+/** `perf record` of the dev server, stopped (SIGINT: perf writes its file) by the returned function. */
+function recordServer(file: string): () => Promise<void> {
+  const pid = devServerPid(bench);
+  const perf: ChildProcess = spawn('perf', ['record', '-F', '250', '-g', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  perf.stderr!.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<void>((resolve) => {
+    perf.once('exit', () => resolve());
+    perf.once('error', (err) => {
+      console.error(`perf could not run (${err.message}): no server profile`);
+      resolve();
+    });
+  });
+  return async () => {
+    if (perf.exitCode === null && perf.pid !== undefined) perf.kill('SIGINT');
+    const killer = setTimeout(() => perf.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(killer);
+    // perf ends on the SIGINT it was sent, having written its file.
+    if (perf.exitCode !== 0 && perf.signalCode !== 'SIGINT') console.error(`perf record ended with ${perf.exitCode ?? perf.signalCode}: ${stderr.slice(-500)}`);
+    else console.log(`server profile: ${file}; read it with: npx tsx bench/go-perf-summary.ts ${file} ${readlinkSync(`/proc/${pid}/exe`)}`);
+  };
+}
+
+let stopServerRecording: (() => Promise<void>) | undefined;
 try {
   await plain(`warm_a`);
   await watched(`warm_b`);
+  if (args['perf-server']) stopServerRecording = recordServer(path.resolve(args['perf-server']));
   for (let r = 0; r < Number(args.pairs); r++) {
     console.log(`plain dbt build: ${(await plain(`p_a_${r}`)).toFixed(2)} s`);
     await watched(`p_b_${r}`);
   }
+  await stopServerRecording?.();
+  stopServerRecording = undefined;
   console.log(`worker peak RSS ${processUsage(worker.pid).peakRssMiB.toFixed(0)} MiB`);
 } finally {
+  await stopServerRecording?.();
   cpu.stop();
   await worker.stop();
   await bench.stop();
+  if (args['cpu-prof']) console.log(`worker profiles in ${args['cpu-prof']}; read them with: npx tsx bench/cpu-profile-summary.ts ${args['cpu-prof']}`);
 }
