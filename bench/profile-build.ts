@@ -135,13 +135,15 @@ async function watched(schema: string): Promise<void> {
 /** `perf record` of the dev server, stopped (SIGINT: perf writes its file) by the returned function. */
 function recordServer(file: string): () => Promise<void> {
   const pid = devServerPid(bench);
+  const binary = readlinkSync(`/proc/${pid}/exe`); // the temporal binary, whose symbols name the frames
+  let spawnError: Error | undefined;
   const perf: ChildProcess = spawn('perf', ['record', '-F', '250', '-g', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   perf.stderr!.on('data', (d) => (stderr += String(d)));
   const exited = new Promise<void>((resolve) => {
     perf.once('exit', () => resolve());
     perf.once('error', (err) => {
-      console.error(`perf could not run (${err.message}): no server profile`);
+      spawnError = err;
       resolve();
     });
   });
@@ -151,8 +153,9 @@ function recordServer(file: string): () => Promise<void> {
     await exited;
     clearTimeout(killer);
     // perf ends on the SIGINT it was sent, having written its file.
-    if (perf.exitCode !== 0 && perf.signalCode !== 'SIGINT') console.error(`perf record ended with ${perf.exitCode ?? perf.signalCode}: ${stderr.slice(-500)}`);
-    else console.log(`server profile: ${file}; read it with: npx tsx bench/go-perf-summary.ts ${file} ${readlinkSync(`/proc/${pid}/exe`)}`);
+    if (spawnError) console.error(`perf could not run (${spawnError.message}): no server profile; install perf (Debian: linux-perf)`);
+    else if (perf.exitCode !== 0 && perf.signalCode !== 'SIGINT') console.error(`perf record ended with ${perf.exitCode ?? perf.signalCode}: ${stderr.slice(-500)}`);
+    else console.log(`server profile: ${file}; read it with: npx tsx bench/go-perf-summary.ts ${file} ${binary}`);
   };
 }
 
