@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { summarizeCpuProfile, type CpuProfile, type FrameTime } from './lib/cpu-profile.js';
+import { clipFrame, summarizeCpuProfile, type CpuProfile, type FrameTime } from './lib/cpu-profile.js';
 
 const { values: args, positionals } = parseArgs({
   options: { top: { type: 'string', default: '30' } },
@@ -32,7 +32,7 @@ if (files.length === 0) {
 
 const table = (title: string, rows: FrameTime[], busyMs: number) => {
   console.log(`  ${title}`);
-  for (const { frame, ms } of rows) console.log(`    ${ms.toFixed(0).padStart(7)} ms ${((ms / busyMs) * 100).toFixed(1).padStart(5)}%  ${frame.length > 150 ? `${frame.slice(0, 150)}...` : frame}`);
+  for (const { frame, ms } of rows) console.log(`    ${ms.toFixed(0).padStart(7)} ms ${((ms / busyMs) * 100).toFixed(1).padStart(5)}%  ${clipFrame(frame)}`);
 };
 for (const file of files) {
   const summary = summarizeCpuProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, top);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { clipFrame } from './lib/cpu-profile.js';
 import { binaryOffsets, elfLoadBase, parsePerfScript, summarizeSamples, type Frame, type FrameShare } from './lib/go-perf.js';
 
 const { values: args, positionals } = parseArgs({
@@ -47,7 +48,7 @@ const name = (f: Frame) => ('binaryOffset' in f ? short(functionAt.get(f.binaryO
 const summary = summarizeSamples(samples, name, args.match ? Number.MAX_SAFE_INTEGER : Number(args.top));
 const table = (title: string, rows: FrameShare[]) => {
   console.log(title);
-  for (const { frame, percent } of rows) if (!args.match || frame.includes(args.match)) console.log(`  ${percent.toFixed(1).padStart(5)}%  ${frame.length > 150 ? `${frame.slice(0, 150)}...` : frame}`);
+  for (const { frame, percent } of rows) if (!args.match || frame.includes(args.match)) console.log(`  ${percent.toFixed(1).padStart(5)}%  ${clipFrame(frame)}`);
 };
 console.log(`${summary.samples} samples of ${path.basename(binary)}`);
 table('by the leaf frame (self)', summary.self.slice(0, Number(args.top)));

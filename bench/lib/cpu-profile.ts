@@ -97,11 +97,18 @@ export function summarizeCpuProfile(profile: CpuProfile, top = 30): CpuProfileSu
       for (const child of node.children ?? []) steps.push({ id: child, exit: false });
     }
   }
-  const ranked = (m: Map<string, number>) =>
-    [...m]
-      .filter(([frame]) => frame !== IDLE)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([frame, us]) => ({ frame, ms: us / 1000 }));
+  self.delete(IDLE);
+  inclusive.delete(IDLE);
+  const ranked = (m: Map<string, number>) => topFrames(m, top).map(([frame, us]) => ({ frame, ms: us / 1000 }));
   return { busyMs: (totalUs - idleUs) / 1000, idleMs: idleUs / 1000, gcMs: gcUs / 1000, self: ranked(self), inclusive: ranked(inclusive) };
+}
+
+/** A map's entries by value, most first, the first `top` of them (both profile readers rank this way). */
+export function topFrames(totals: Map<string, number>, top: number): Array<[string, number]> {
+  return [...totals].sort((a, b) => b[1] - a[1]).slice(0, top);
+}
+
+/** A frame's name cut to 150 characters (Go generics and regexp frames run to thousands) for a table row. */
+export function clipFrame(frame: string): string {
+  return frame.length > 150 ? `${frame.slice(0, 150)}...` : frame;
 }

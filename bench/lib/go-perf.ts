@@ -2,6 +2,7 @@
 // where its CPU went. perf cannot name the frames (no symbol table), but Go keeps its own
 // (pclntab), which `go tool addr2line` reads. Pure parts here; bench/go-perf-summary.ts runs
 // the tools.
+import { topFrames } from './cpu-profile.js';
 
 /** One sample's stack, leaf first: an address in the binary, or where else the frame was. */
 export type Frame = { binaryOffset: number } | { elsewhere: 'kernel' | string };
@@ -74,10 +75,6 @@ export function summarizeSamples(samples: Frame[][], name: (f: Frame) => string,
     self.set(names[0]!, (self.get(names[0]!) ?? 0) + 1);
     for (const n of new Set(names)) inclusive.set(n, (inclusive.get(n) ?? 0) + 1);
   }
-  const ranked = (m: Map<string, number>) =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([frame, count]) => ({ frame, percent: (count / samples.length) * 100 }));
+  const ranked = (m: Map<string, number>) => topFrames(m, top).map(([frame, count]) => ({ frame, percent: (count / samples.length) * 100 }));
   return { samples: samples.length, self: ranked(self), inclusive: ranked(inclusive) };
 }
